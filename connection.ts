@@ -1,0 +1,823 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+/**
+ * {@linkcode Connection}: a framed, full-duplex connection over a socket,
+ * shared by {@linkcode connect} and {@linkcode serve}.
+ *
+ * The hot path is `conn.read()` into a reused buffer → the codec's
+ * synchronous decoder → your code → one coalesced `conn.write()` for all
+ * the replies to one read. Web streams ({@linkcode Connection.readable},
+ * {@linkcode Connection.writable}) are a face over the same machinery.
+ *
+ * ## States
+ *
+ * ```text
+ *             closeWrite()                 read EOF
+ *   OPEN ──────────────────► WRITE_CLOSED ────────────► CLOSED
+ *     │  read EOF (peer half-closed): READ_CLOSED, can still send
+ *     │  close(): flush what was sent, then close the socket ─► CLOSED
+ *     └─ abort(reason) / timeout / socket error ───────────────► CLOSED
+ *                                              (`closed` rejects)
+ * ```
+ *
+ * Reading EOF never closes the write side: a peer that half-closes still
+ * gets every reply (Deno's own `conn.readable` closes the whole socket at
+ * EOF; netkit reads with `conn.read()` to avoid that).
+ *
+ * @module
+ */
+
+import { ByteBuffer, type Codec, type Decoder, raw } from "./codec.ts";
+import { ConnectionClosedError, TimeoutError, toNetError } from "./errors.ts";
+import { WaterMarks } from "./flow.ts";
+import { stopReading } from "./_internal.ts";
+
+/**
+ * The byte transport under a {@linkcode Connection}: what `Deno.Conn`
+ * offers. {@linkcode Connection} takes a `Deno.TcpConn`, `Deno.TlsConn`,
+ * `Deno.UnixConn`, or anything else of this shape (the in-memory pipes of
+ * `testing.ts`).
+ */
+export interface Transport {
+  /** Reads into `p`; resolves with the count, or `null` at EOF. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes from `p`; resolves with the count written (may be partial). */
+  write(p: Uint8Array): Promise<number>;
+  /** Shuts down the write side (sends FIN). */
+  closeWrite(): Promise<void>;
+  /** Closes the transport; pending reads and writes fail. */
+  close(): void;
+  /** The local address. */
+  readonly localAddr: Deno.Addr;
+  /** The remote address. */
+  readonly remoteAddr: Deno.Addr;
+}
+
+/** Counters of one connection, as {@linkcode Connection.stats}. */
+export interface ConnectionStats {
+  /** Bytes read from the socket. */
+  bytesRead: number;
+  /** Bytes written to the socket. */
+  bytesWritten: number;
+  /** Messages decoded. */
+  messagesRead: number;
+  /** Messages encoded. */
+  messagesWritten: number;
+  /** Socket writes made (fewer than messages when writes coalesce). */
+  writes: number;
+  /** When the connection opened, as `Date.now()`. */
+  openedAt: number;
+}
+
+/** Timeouts of a connection, in milliseconds; `0` turns one off. */
+export interface TimeoutOptions {
+  /**
+   * Ends the connection with a {@linkcode TimeoutError} (`kind: "idle"`)
+   * when nothing was read or written for this long.
+   *
+   * @default {0}
+   */
+  idleTimeout?: number;
+  /**
+   * Ends the connection with a {@linkcode TimeoutError} (`kind: "read"`)
+   * when a whole message takes longer than this to arrive while the
+   * application waits for one; guards against peers that trickle bytes.
+   *
+   * @default {0}
+   */
+  readTimeout?: number;
+  /**
+   * Ends the connection with a {@linkcode TimeoutError} (`kind: "write"`)
+   * when a socket write takes longer than this (the peer stopped reading).
+   *
+   * @default {0}
+   */
+  writeTimeout?: number;
+}
+
+/** Options for {@linkcode Connection}. */
+export interface ConnectionOptions<In, Out> extends TimeoutOptions {
+  /**
+   * The codec that frames messages.
+   *
+   * @default {raw()}
+   */
+  codec?: Codec<In, Out>;
+  /**
+   * Bytes queued for writing at or above which {@linkcode Connection.send}
+   * waits and {@linkcode Connection.write} returns `false`.
+   *
+   * @default {65536}
+   */
+  highWaterMark?: number;
+  /**
+   * Bytes queued at or below which waiting senders resume.
+   *
+   * @default {16384}
+   */
+  lowWaterMark?: number;
+  /**
+   * The largest read buffer. The buffer starts small (4 KiB) and grows
+   * while reads fill it, so an idle connection holds little memory.
+   *
+   * @default {65536}
+   */
+  readBufferSize?: number;
+  /**
+   * The peer's address to report instead of the socket's (the client's
+   * real address read from a PROXY protocol header).
+   *
+   * @default {transport.remoteAddr}
+   */
+  remoteAddr?: Deno.Addr;
+  /**
+   * Bytes already read from the transport that belong to the stream
+   * (what followed a PROXY header in the same read).
+   *
+   * @default {undefined}
+   */
+  initialBytes?: Uint8Array;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const MIN_READ_BUFFER = 4096;
+
+function noop(): void {}
+
+/**
+ * A framed, full-duplex connection: send and receive messages through a
+ * codec, with backpressure, timeouts, half-close and statistics.
+ *
+ * @example Echo over an in-memory pipe
+ * ```ts
+ * import { Connection, lines, text } from "@netkit/net";
+ * import { connectionPair } from "@netkit/net/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const [a, b] = connectionPair({ codec: text(lines()) });
+ * await a.send("Hello, World!");
+ * await a.closeWrite();
+ * for await (const msg of b) await b.send(msg.toUpperCase());
+ * await b.close();
+ * assertEquals(await Array.fromAsync(a), ["HELLO, WORLD!"]);
+ * await a.close();
+ * ```
+ *
+ * @typeParam In What the connection receives.
+ * @typeParam Out What the connection sends.
+ */
+export class Connection<In = Uint8Array, Out = In>
+  implements AsyncIterable<In>, AsyncDisposable {
+  readonly #t: Transport;
+  readonly #decoder: Decoder<In>;
+  readonly #encoderImpl;
+  readonly #remoteAddr: Deno.Addr;
+  readonly #stats: ConnectionStats;
+  readonly #marks: WaterMarks;
+  readonly #idleTimeout: number;
+  readonly #readTimeout: number;
+  readonly #writeTimeout: number;
+  readonly #maxRead: number;
+
+  // Reading.
+  #readBuf: Uint8Array;
+  #smallReads = 0;
+  #queue: In[] = [];
+  #queueHead = 0;
+  #readEof = false;
+  #reading: Promise<void> | null = null;
+  #initial: Uint8Array | null;
+  #faceInUse: "iterator" | "readable" | null = null;
+  #readable: ReadableStream<In> | null = null;
+  #writable: WritableStream<Out> | null = null;
+
+  // Writing.
+  #out = new ByteBuffer(256);
+  #spare = new ByteBuffer(256);
+  #writing = false;
+  #flushWaiters: Array<() => void> = [];
+  #writeClosed = false;
+  #closeWriteRequested: Promise<void> | null = null;
+
+  // Lifecycle.
+  #error: Error | null = null;
+  #closedSettled = false;
+  #closing: Promise<void> | null = null;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (err: Error) => void;
+
+  // Timeouts: one timer, re-armed lazily at the nearest deadline.
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerDue = Infinity;
+  #lastActivity: number;
+  #readWaitSince = -1;
+  #writeSince = -1;
+
+  /**
+   * Wraps a transport.
+   *
+   * @param transport A `Deno.Conn` or another {@linkcode Transport}.
+   * @param options The codec, water marks and timeouts.
+   */
+  constructor(transport: Transport, options: ConnectionOptions<In, Out> = {}) {
+    const codec = options.codec ??
+      (raw() as unknown as Codec<In, Out>);
+    this.#t = transport;
+    this.#decoder = codec.decoder();
+    this.#encoderImpl = codec.encoder();
+    this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
+    this.#marks = new WaterMarks({
+      high: options.highWaterMark ?? 65536,
+      low: options.lowWaterMark ??
+        Math.min(16384, options.highWaterMark ?? 65536),
+    });
+    this.#idleTimeout = checkTimeout(options.idleTimeout, "idleTimeout");
+    this.#readTimeout = checkTimeout(options.readTimeout, "readTimeout");
+    this.#writeTimeout = checkTimeout(options.writeTimeout, "writeTimeout");
+    this.#maxRead = Math.max(
+      MIN_READ_BUFFER,
+      options.readBufferSize ?? 65536,
+    );
+    this.#readBuf = new Uint8Array(MIN_READ_BUFFER);
+    this.#initial = options.initialBytes?.length ? options.initialBytes : null;
+    this.#stats = {
+      bytesRead: 0,
+      bytesWritten: 0,
+      messagesRead: 0,
+      messagesWritten: 0,
+      writes: 0,
+      openedAt: Date.now(),
+    };
+    this.#closed = new Promise<void>((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    this.#closed.catch(noop);
+    this.#lastActivity = performance.now();
+    if (this.#idleTimeout > 0) {
+      this.#arm(this.#lastActivity + this.#idleTimeout);
+    }
+    stopReading.set(this, () => {
+      this.#readStopped = true;
+      this.#wakeReader?.();
+    });
+  }
+
+  /** Set by a server's graceful shutdown: read no more from the socket. */
+  #readStopped = false;
+  #wakeReader: (() => void) | null = null;
+
+  /** The local address of the socket. */
+  get localAddr(): Deno.Addr {
+    return this.#t.localAddr;
+  }
+
+  /**
+   * The peer's address: the client's real address when a PROXY protocol
+   * header was read, else the socket's remote address.
+   */
+  get remoteAddr(): Deno.Addr {
+    return this.#remoteAddr;
+  }
+
+  /** Live counters of bytes and messages in and out. */
+  get stats(): Readonly<ConnectionStats> {
+    return this.#stats;
+  }
+
+  /** Bytes queued for writing and not yet written to the socket. */
+  get bufferedAmount(): number {
+    return this.#marks.buffered;
+  }
+
+  /** Whether a write would be under the high-water mark now. */
+  get writableNow(): boolean {
+    return this.#marks.writable && this.#error === null && !this.#writeClosed;
+  }
+
+  /**
+   * The error that ended the connection, or `null` while it is open or
+   * when it closed cleanly.
+   */
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  /**
+   * Settles when the socket is closed: resolves after a clean close, and
+   * rejects with the error after an abort, a timeout or a socket error.
+   */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** The underlying transport, for what netkit does not wrap. */
+  get transport(): Transport {
+    return this.#t;
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading
+
+  /**
+   * Receives the next message, or `null` at the end of the stream.
+   *
+   * @returns The message, or `null` after the peer's EOF.
+   * @throws {UnexpectedEofError} The stream ended inside a frame.
+   * @throws {FrameTooLargeError | DecodeError} The peer sent bad bytes;
+   * the connection is aborted.
+   * @throws {TimeoutError} A read or idle timeout ended the connection.
+   */
+  async receive(): Promise<In | null> {
+    const r = await this.#next();
+    return r.done ? null : r.value;
+  }
+
+  /**
+   * Iterates over received messages until the peer's EOF.
+   *
+   * @returns An iterator of messages.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<In> {
+    this.#claimFace("iterator");
+    return {
+      next: () => this.#next(),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    };
+  }
+
+  /**
+   * The received messages as a web stream. Use either this or the async
+   * iterator, not both.
+   */
+  get readable(): ReadableStream<In> {
+    if (this.#readable) return this.#readable;
+    this.#claimFace("readable");
+    this.#readable = new ReadableStream<In>({
+      pull: async (controller) => {
+        const r = await this.#next();
+        if (r.done) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(r.value);
+        // Hand over the rest of this read's messages in the same pull.
+        while (this.#queueHead < this.#queue.length) {
+          controller.enqueue(this.#shift());
+        }
+      },
+      cancel: (reason) => {
+        this.abort(reason);
+      },
+    }, { highWaterMark: 0 });
+    return this.#readable;
+  }
+
+  #claimFace(face: "iterator" | "readable"): void {
+    if (this.#faceInUse !== null && this.#faceInUse !== face) {
+      throw new TypeError(
+        `Cannot read with the ${face}: the ${this.#faceInUse} is already reading this connection`,
+      );
+    }
+    this.#faceInUse = face;
+  }
+
+  #shift(): In {
+    const value = this.#queue[this.#queueHead]!;
+    this.#queue[this.#queueHead++] = undefined as In;
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueHead = 0;
+    }
+    return value;
+  }
+
+  #next(): Promise<IteratorResult<In>> {
+    if (this.#queueHead < this.#queue.length) {
+      return Promise.resolve({ done: false, value: this.#shift() });
+    }
+    return this.#nextSlow();
+  }
+
+  async #nextSlow(): Promise<IteratorResult<In>> {
+    // Every message of the last read has been taken: the replies to them
+    // go out now, in one write.
+    this.#flushSoon();
+    while (this.#queueHead === this.#queue.length) {
+      if (this.#error) throw this.#error;
+      if (this.#readEof || this.#closedSettled || this.#readStopped) {
+        return { done: true, value: undefined };
+      }
+      if (this.#reading === null) this.#reading = this.#readOnce();
+      await new Promise<void>((resolve, reject) => {
+        this.#wakeReader = resolve;
+        this.#reading!.then(resolve, reject);
+      });
+      this.#wakeReader = null;
+    }
+    return { done: false, value: this.#shift() };
+  }
+
+  async #readOnce(): Promise<void> {
+    const emit = (m: In) => void this.#queue.push(m);
+    try {
+      if (this.#initial !== null) {
+        const initial = this.#initial;
+        this.#initial = null;
+        this.#decoder.decode(initial, emit);
+        this.#stats.messagesRead += this.#queue.length;
+        if (this.#queue.length > 0) return;
+      }
+      if (this.#readTimeout > 0 && this.#readWaitSince < 0) {
+        this.#readWaitSince = performance.now();
+        this.#arm(this.#readWaitSince + this.#readTimeout);
+      }
+      let n: number | null;
+      try {
+        n = await this.#t.read(this.#readBuf);
+      } catch (err) {
+        if (this.#error) throw this.#error;
+        // Closed here while the read was pending: the stream ends.
+        if (this.#closedSettled) n = null;
+        else throw toNetError(err, "Cannot read from connection");
+      }
+      if (this.#error) throw this.#error;
+      if (n === null) {
+        this.#readEof = true;
+        this.#readWaitSince = -1;
+        const before = this.#queue.length;
+        this.#decoder.finish(emit);
+        this.#stats.messagesRead += this.#queue.length - before;
+        this.#maybeFinish();
+        return;
+      }
+      this.#stats.bytesRead += n;
+      this.#lastActivity = performance.now();
+      const before = this.#queue.length;
+      this.#decoder.decode(this.#readBuf.subarray(0, n), emit);
+      const got = this.#queue.length - before;
+      this.#stats.messagesRead += got;
+      if (got > 0) this.#readWaitSince = -1;
+      this.#adaptReadBuffer(n);
+    } catch (err) {
+      const e = err instanceof Error ? err : toNetError(err);
+      // Messages decoded before a bad frame are still delivered first.
+      this.#fail(e);
+      if (this.#queueHead === this.#queue.length) throw e;
+    } finally {
+      this.#reading = null;
+    }
+  }
+
+  #adaptReadBuffer(n: number): void {
+    const size = this.#readBuf.length;
+    if (n === size && size < this.#maxRead) {
+      this.#readBuf = new Uint8Array(Math.min(size * 2, this.#maxRead));
+      this.#smallReads = 0;
+    } else if (n < size / 4 && size > MIN_READ_BUFFER) {
+      if (++this.#smallReads >= 8) {
+        this.#readBuf = new Uint8Array(size / 2);
+        this.#smallReads = 0;
+      }
+    } else {
+      this.#smallReads = 0;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Writing
+
+  /**
+   * Queues a message for writing and returns whether the queue is still
+   * under the high-water mark (like Node's `socket.write`). Messages queued
+   * together go out in one socket write.
+   *
+   * @param message The message.
+   * @returns `false` when the caller should wait for {@linkcode Connection.drain}.
+   * @throws {ConnectionClosedError} The write side is closed.
+   * @throws {FrameTooLargeError | TypeError} The codec cannot encode the message.
+   */
+  write(message: Out): boolean {
+    if (this.#closedSettled) throw this.#closedError();
+    if (this.#writeClosed || this.#closeWriteRequested || this.#closing) {
+      throw new ConnectionClosedError(
+        "Cannot write: the write side of the connection is closed",
+      );
+    }
+    const out = this.#out;
+    const before = out.length;
+    this.#encoderImpl.encodeInto(message, out);
+    const added = out.length - before;
+    this.#stats.messagesWritten++;
+    this.#marks.add(added);
+    if (!this.#writing) {
+      if (this.#queueHead === this.#queue.length) {
+        void this.#writeLoop();
+      } else if (this.#flushTimer === undefined) {
+        // Messages of the last read are still being handled: their
+        // replies go out together when the last one is taken; the timer
+        // covers an application that stops taking them.
+        this.#flushTimer = setTimeout(this.#onFlushTimer, 0);
+      }
+    }
+    return this.#marks.writable;
+  }
+
+  /**
+   * Sends a message: queues it, and resolves once the write queue is under
+   * the high-water mark (at once, usually).
+   *
+   * @param message The message.
+   * @returns A promise that resolves when more may be sent.
+   * @throws {ConnectionClosedError} The write side is closed.
+   * @throws {FrameTooLargeError | TypeError} The codec cannot encode the message.
+   */
+  send(message: Out): Promise<void> {
+    try {
+      return this.write(message) ? RESOLVED : this.drain();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Resolves when the write queue is at or under the low-water mark (at
+   * once when it is under the high-water mark).
+   *
+   * @returns A promise that resolves when more may be sent.
+   */
+  drain(): Promise<void> {
+    if (this.#closedSettled) return Promise.reject(this.#closedError());
+    if (this.#marks.writable) return RESOLVED;
+    this.#flushSoon();
+    return this.#marks.waitWritable();
+  }
+
+  /**
+   * Resolves when every queued byte has been written to the socket.
+   *
+   * @returns A promise that resolves when the queue is empty.
+   */
+  flush(): Promise<void> {
+    if (this.#closedSettled) return Promise.reject(this.#closedError());
+    if (!this.#writing && this.#out.length === 0) return RESOLVED;
+    this.#flushSoon();
+    return new Promise<void>((resolve, reject) => {
+      this.#flushWaiters.push(() => {
+        if (this.#closedSettled && this.#out.length > 0) {
+          reject(this.#closedError());
+        } else if (this.#error) reject(this.#error);
+        else resolve();
+      });
+    });
+  }
+
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #onFlushTimer = (): void => {
+    this.#flushTimer = undefined;
+    this.#flushSoon();
+  };
+
+  #flushSoon(): void {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    if (!this.#writing && this.#out.length > 0 && !this.#closedSettled) {
+      void this.#writeLoop();
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#out.length > 0 && !this.#closedSettled) {
+        const buf = this.#out;
+        this.#out = this.#spare;
+        this.#spare = buf;
+        const bytes = buf.bytes();
+        const total = bytes.length;
+        if (this.#writeTimeout > 0) {
+          this.#writeSince = performance.now();
+          this.#arm(this.#writeSince + this.#writeTimeout);
+        }
+        let off = 0;
+        while (off < total) {
+          let n: number;
+          try {
+            n = await this.#t.write(off === 0 ? bytes : bytes.subarray(off));
+          } catch (err) {
+            if (this.#closedSettled) return;
+            throw toNetError(err, "Cannot write to connection");
+          }
+          off += n;
+          this.#stats.writes++;
+        }
+        this.#stats.bytesWritten += total;
+        this.#writeSince = -1;
+        this.#lastActivity = performance.now();
+        buf.clear(1 << 20);
+        this.#marks.remove(total);
+      }
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : toNetError(err));
+    } finally {
+      this.#writing = false;
+      this.#writeSince = -1;
+      const waiters = this.#flushWaiters;
+      if (
+        waiters.length > 0 && (this.#out.length === 0 || this.#closedSettled)
+      ) {
+        this.#flushWaiters = [];
+        for (const w of waiters) w();
+      }
+      if (this.#out.length > 0 && !this.#closedSettled) {
+        void this.#writeLoop();
+      }
+    }
+  }
+
+  /**
+   * Half-closes: flushes what was queued, then shuts down the write side
+   * (the peer reads EOF). Reading goes on until the peer's EOF.
+   *
+   * @returns A promise that resolves when the write side is shut.
+   */
+  closeWrite(): Promise<void> {
+    if (this.#closeWriteRequested) return this.#closeWriteRequested;
+    this.#closeWriteRequested = (async () => {
+      await this.flush();
+      if (this.#error || this.#writeClosed) return;
+      try {
+        await this.#t.closeWrite();
+      } catch (err) {
+        if (!this.#error) {
+          throw toNetError(err, "Cannot close the write side");
+        }
+      }
+      this.#writeClosed = true;
+      this.#maybeFinish();
+    })();
+    return this.#closeWriteRequested;
+  }
+
+  // -------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * Closes gracefully: flushes what was queued, then closes the socket.
+   * Safe to call more than once; resolves when closed.
+   *
+   * @returns A promise that resolves when the socket is closed.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = (async () => {
+      if (!this.#closedSettled) {
+        try {
+          await this.flush();
+        } catch {
+          // The error is recorded; closing goes on.
+        }
+      }
+      this.#finish(null);
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Closes at once: drops what is queued, fails pending reads and writes
+   * with `reason`, and rejects {@linkcode Connection.closed} with it.
+   *
+   * @param reason Why; a {@linkcode ConnectionClosedError} when omitted.
+   */
+  abort(reason?: unknown): void {
+    const err = reason instanceof Error
+      ? reason
+      : reason === undefined
+      ? new ConnectionClosedError("Connection aborted")
+      : toNetError(reason, "Connection aborted");
+    this.#fail(err);
+  }
+
+  /** Closes gracefully, as {@linkcode Connection.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Records the first error and tears the connection down. */
+  #fail(err: Error): void {
+    if (this.#error !== null || this.#closedSettled) return;
+    this.#error = err;
+    this.#finish(err);
+  }
+
+  /** Closes the socket once both directions are done. */
+  #maybeFinish(): void {
+    if (this.#readEof && this.#writeClosed) this.#finish(null);
+  }
+
+  #finish(err: Error | null): void {
+    if (this.#closedSettled) return;
+    this.#closedSettled = true;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    try {
+      this.#t.close();
+    } catch {
+      // Already closed.
+    }
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    this.#marks.close(err ?? this.#closedError());
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    for (const w of waiters) w();
+    if (err) this.#rejectClosed(err);
+    else this.#resolveClosed();
+  }
+
+  /** The error for an operation on a closed connection. */
+  #closedError(): Error {
+    return this.#error ??
+      new ConnectionClosedError("Cannot use connection: it is closed");
+  }
+
+  /** Whether the connection is closed (cleanly or not). */
+  get isClosed(): boolean {
+    return this.#closedSettled;
+  }
+
+  // -------------------------------------------------------------------------
+  // Timeouts
+
+  #arm(due: number): void {
+    if (this.#closedSettled || due >= this.#timerDue) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerDue = due;
+    this.#timer = setTimeout(
+      () => this.#onTimer(),
+      Math.max(0, due - performance.now()),
+    );
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerDue = Infinity;
+    if (this.#closedSettled) return;
+    const now = performance.now();
+    let next = Infinity;
+    if (this.#writeTimeout > 0 && this.#writeSince >= 0) {
+      const due = this.#writeSince + this.#writeTimeout;
+      if (now >= due) {
+        return this.#fail(
+          new TimeoutError(
+            `Cannot write: the peer read nothing for ${this.#writeTimeout} ms`,
+            { kind: "write", timeout: this.#writeTimeout },
+          ),
+        );
+      }
+      next = Math.min(next, due);
+    }
+    if (this.#readTimeout > 0 && this.#readWaitSince >= 0) {
+      const due = this.#readWaitSince + this.#readTimeout;
+      if (now >= due) {
+        return this.#fail(
+          new TimeoutError(
+            `Cannot read: no whole message arrived within ${this.#readTimeout} ms`,
+            { kind: "read", timeout: this.#readTimeout },
+          ),
+        );
+      }
+      next = Math.min(next, due);
+    }
+    if (this.#idleTimeout > 0) {
+      const due = this.#lastActivity + this.#idleTimeout;
+      if (now >= due && !this.#writing) {
+        return this.#fail(
+          new TimeoutError(
+            `Connection idle for ${this.#idleTimeout} ms`,
+            { kind: "idle", timeout: this.#idleTimeout },
+          ),
+        );
+      }
+      next = Math.min(next, Math.max(due, now + 1));
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+}
+
+function checkTimeout(value: number | undefined, name: string): number {
+  if (value === undefined) return 0;
+  if (!(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot create connection: ${name} must be a non-negative number of milliseconds, received ${value}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,743 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+/**
+ * {@linkcode serve}: accept connections over TCP, TLS or a unix socket and
+ * run a handler for each, with a live connection set, a connection cap,
+ * failure isolation, the PROXY protocol and graceful shutdown.
+ *
+ * ## States
+ *
+ * ```text
+ *   LISTENING ── shutdown() / signal ──► DRAINING ── all closed ──► CLOSED
+ *       │ accept: C = C ∪ {c}             │ no accepts; readers get EOF
+ *       │ close:  C = C − {c}             │ after the messages already read;
+ *       │ over maxConnections: closed,    │ replies are flushed
+ *       │   counted in stats.rejected     └─ timeout: stragglers aborted
+ * ```
+ *
+ * @example The tutorial's echo server
+ * ```ts
+ * import { connect, serve } from "@netkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serve({ port: 0 }, async (conn) => {
+ *   for await (const chunk of conn) await conn.send(chunk);
+ * });
+ * await using client = await connect(server.addr);
+ * await client.send(new TextEncoder().encode("Hello, World!"));
+ * assertEquals(new TextDecoder().decode((await client.receive())!), "Hello, World!");
+ * ```
+ *
+ * @module
+ */
+
+import type { Codec } from "./codec.ts";
+import { Connection, type TimeoutOptions } from "./connection.ts";
+import {
+  NetError,
+  ServerClosedError,
+  TimeoutError,
+  toNetError,
+} from "./errors.ts";
+import {
+  CidrList,
+  parseProxyHeader,
+  type ProxyHeader,
+  ProxyProtocolError,
+  type ProxyUnixAddress,
+} from "./proxy_protocol.ts";
+import { pickTimeouts, stopReading } from "./_internal.ts";
+
+/** TLS settings for {@linkcode serve}. */
+export interface ServerTlsOptions {
+  /** The certificate chain, PEM. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+  /**
+   * ALPN protocols to announce.
+   *
+   * @default {undefined}
+   */
+  alpnProtocols?: string[];
+  /**
+   * The time a client has to finish the TLS handshake, in milliseconds.
+   *
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
+}
+
+/** Which PROXY protocol header connections must start with. */
+export type ProxyProtocolMode = "off" | "v1" | "v2" | "any";
+
+/** Options for {@linkcode serve}. */
+export interface ServeOptions<In, Out> extends TimeoutOptions {
+  /**
+   * The TCP port; `0` picks a free one (see {@linkcode Server.addr}).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * The address to bind; `"0.0.0.0"` or `"::"` to accept from other hosts.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * A unix socket path to listen on instead of TCP. The socket file is
+   * removed at shutdown.
+   *
+   * @default {undefined}
+   */
+  path?: string;
+  /**
+   * TLS certificate and key; without it the server speaks plain TCP.
+   *
+   * @default {undefined}
+   */
+  tls?: ServerTlsOptions;
+  /**
+   * The codec that frames messages.
+   *
+   * @default {raw()}
+   */
+  codec?: Codec<In, Out>;
+  /**
+   * The most connections open at once; one more is closed at once and
+   * counted in {@linkcode ServerStats.rejected}.
+   *
+   * @default {10000}
+   */
+  maxConnections?: number;
+  /**
+   * Shuts the server down (gracefully, with `shutdownTimeout`) when
+   * aborted.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Sets `SO_REUSEPORT`, so several processes can listen on one port and
+   * the kernel spreads connections between them (Linux). Needs
+   * `--unstable-net`.
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
+  /**
+   * Requires a PROXY protocol header (HAProxy's spec) at the start of each
+   * connection; `"any"` takes v1 or v2. With it on, a connection from an
+   * address outside `trustedProxies`, or with a malformed or late header,
+   * is closed and counted. Not with `tls`.
+   *
+   * @default {"off"}
+   */
+  proxyProtocol?: ProxyProtocolMode;
+  /**
+   * The addresses (CIDR) allowed to send a PROXY header: your load
+   * balancers.
+   *
+   * @default {["127.0.0.1/32", "::1/128"]}
+   */
+  trustedProxies?: string[];
+  /**
+   * The time a proxy has to send the whole PROXY header, in milliseconds.
+   *
+   * @default {3000}
+   */
+  proxyHeaderTimeout?: number;
+  /**
+   * Receives each error: a handler that threw, a connection that failed,
+   * a rejected connection. The server keeps serving.
+   *
+   * @default {a one-line report on stderr}
+   */
+  onError?: (error: Error, conn: Connection<In, Out> | null) => void;
+  /**
+   * Called when a connection is added to the live set.
+   *
+   * @default {undefined}
+   */
+  onOpen?: (conn: Connection<In, Out>) => void;
+  /**
+   * Called when a connection has closed and left the live set, with the
+   * error that ended it, if any.
+   *
+   * @default {undefined}
+   */
+  onClose?: (conn: Connection<In, Out>, error: Error | null) => void;
+  /**
+   * How long {@linkcode Server.shutdown} waits by default (also for
+   * `await using` and `signal`), in milliseconds.
+   *
+   * @default {10000}
+   */
+  shutdownTimeout?: number;
+  /**
+   * Disables Nagle's algorithm on accepted TCP sockets.
+   *
+   * @default {true}
+   */
+  noDelay?: boolean;
+  /**
+   * Enables TCP keep-alive on accepted sockets.
+   *
+   * @default {false}
+   */
+  keepAlive?: boolean;
+  /**
+   * Bytes queued at or above which `send()` waits.
+   *
+   * @default {65536}
+   */
+  highWaterMark?: number;
+  /**
+   * Bytes queued at or below which waiting senders resume.
+   *
+   * @default {16384}
+   */
+  lowWaterMark?: number;
+}
+
+/** Counters of a server, as {@linkcode Server.stats}. */
+export interface ServerStats {
+  /** Connections accepted from the listener. */
+  accepted: number;
+  /** Connections closed at once: over the cap, untrusted or bad PROXY header, failed TLS handshake. */
+  rejected: number;
+  /** Connections open now (the size of {@linkcode Server.connections}). */
+  active: number;
+  /** Connections that were open and have closed. */
+  closed: number;
+  /** Errors reported to `onError`. */
+  errors: number;
+}
+
+/** Options for {@linkcode Server.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long handlers get to finish before their connections are aborted,
+   * in milliseconds.
+   *
+   * @default {the server's shutdownTimeout}
+   */
+  timeout?: number;
+}
+
+/** A connection handler: runs once per connection; the connection closes when it returns. */
+export type Handler<In, Out> = (
+  conn: Connection<In, Out>,
+) => void | Promise<void>;
+
+function defaultOnError(
+  error: Error,
+  conn: { readonly remoteAddr: Deno.Addr } | null,
+): void {
+  const peer = conn ? ` (${formatAddr(conn.remoteAddr)})` : "";
+  console.error(`netkit: ${error.name}${peer}: ${error.message}`);
+}
+
+/**
+ * Formats an address for logs: `host:port`, `[v6]:port` or the unix path.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatAddr } from "@netkit/net/server";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(formatAddr({ transport: "tcp", hostname: "::1", port: 80 }), "[::1]:80");
+ * ```
+ *
+ * @param addr The address.
+ * @returns Its text.
+ */
+export function formatAddr(addr: Deno.Addr): string {
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return addr.hostname.includes(":")
+      ? `[${addr.hostname}]:${addr.port}`
+      : `${addr.hostname}:${addr.port}`;
+  }
+  return (addr as Deno.UnixAddr).path ?? "";
+}
+
+/**
+ * A running server, as returned by {@linkcode serve}.
+ *
+ * @typeParam In What its connections receive.
+ * @typeParam Out What its connections send.
+ */
+export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
+  readonly #listener: Deno.Listener;
+  readonly #handler: Handler<In, Out>;
+  readonly #options: ServeOptions<In, Out>;
+  readonly #connections = new Set<Connection<In, Out>>();
+  readonly #pending = new Set<Deno.Conn>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #stats: ServerStats = {
+    accepted: 0,
+    rejected: 0,
+    active: 0,
+    closed: 0,
+    errors: 0,
+  };
+  readonly #maxConnections: number;
+  readonly #trusted: CidrList | null;
+  readonly #onError: (error: Error, conn: Connection<In, Out> | null) => void;
+  readonly #finished: Promise<void>;
+  #acceptLoop: Promise<void>;
+  #shutdown: Promise<void> | null = null;
+  #abortAll: (() => void) | null = null;
+
+  /**
+   * Starts accepting on a listener. Use {@linkcode serve}, which opens the
+   * listener from options.
+   *
+   * @param listener The listener.
+   * @param options The server options.
+   * @param handler The connection handler.
+   */
+  constructor(
+    listener: Deno.Listener,
+    options: ServeOptions<In, Out>,
+    handler: Handler<In, Out>,
+  ) {
+    this.#listener = listener;
+    this.#options = options;
+    this.#handler = handler;
+    this.#maxConnections = options.maxConnections ?? 10_000;
+    const mode = options.proxyProtocol ?? "off";
+    this.#trusted = mode === "off"
+      ? null
+      : new CidrList(options.trustedProxies ?? ["127.0.0.1/32", "::1/128"]);
+    this.#onError = options.onError ?? defaultOnError;
+    this.#acceptLoop = this.#accept();
+    this.#finished = this.#acceptLoop.then(() => this.#drained());
+    this.#finished.catch(() => {});
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => void this.shutdown();
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener("abort", onAbort, { once: true });
+        this.#finished.finally(() =>
+          signal.removeEventListener("abort", onAbort)
+        );
+      }
+    }
+  }
+
+  /** The address the server listens on (with the real port when `port: 0`). */
+  get addr(): Deno.Addr {
+    return this.#listener.addr;
+  }
+
+  /** The live connections: added on accept, deleted on close. */
+  get connections(): ReadonlySet<Connection<In, Out>> {
+    return this.#connections;
+  }
+
+  /** Live counters: accepted, rejected, active, closed, errors. */
+  get stats(): Readonly<ServerStats> {
+    return this.#stats;
+  }
+
+  /** Resolves when the server has stopped and every connection has closed. */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  #report(error: Error, conn: Connection<In, Out> | null): void {
+    this.#stats.errors++;
+    try {
+      this.#onError(error, conn);
+    } catch {
+      // A failing error hook must not stop the server.
+    }
+  }
+
+  async #accept(): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (this.#shutdown !== null || err instanceof Deno.errors.BadResource) {
+          return;
+        }
+        this.#report(toNetError(err, "Cannot accept a connection"), null);
+        // Out of file descriptors and the like: breathe, then go on.
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      this.#stats.accepted++;
+      if (this.#shutdown !== null) {
+        this.#reject(conn, new ServerClosedError("Server is shutting down"));
+        continue;
+      }
+      if (this.#stats.active + this.#pending.size >= this.#maxConnections) {
+        this.#reject(
+          conn,
+          new NetError(
+            `Cannot accept connection: ${this.#maxConnections} connections already open (maxConnections)`,
+            { code: "ECONNLIMIT" },
+          ),
+        );
+        continue;
+      }
+      const task = this.#handle(conn);
+      this.#tasks.add(task);
+      task.finally(() => this.#tasks.delete(task));
+    }
+  }
+
+  #reject(conn: Deno.Conn, error: Error): void {
+    this.#stats.rejected++;
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#report(error, null);
+  }
+
+  async #handle(conn: Deno.Conn): Promise<void> {
+    const o = this.#options;
+    this.#pending.add(conn);
+    let remoteAddr: Deno.Addr = conn.remoteAddr;
+    let initialBytes: Uint8Array | undefined;
+    try {
+      if (conn.remoteAddr.transport === "tcp") {
+        try {
+          (conn as Deno.TcpConn).setNoDelay(o.noDelay ?? true);
+          if (o.keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
+        } catch {
+          // Not a plain TCP socket.
+        }
+      }
+      if (o.tls) await this.#handshake(conn as Deno.TlsConn);
+      if (this.#trusted !== null) {
+        ({ remoteAddr, initialBytes } = await this.#readProxyHeader(conn));
+      }
+    } catch (err) {
+      this.#pending.delete(conn);
+      this.#reject(conn, err instanceof Error ? err : toNetError(err));
+      return;
+    }
+    this.#pending.delete(conn);
+    if (this.#shutdown !== null) {
+      this.#reject(conn, new ServerClosedError("Server is shutting down"));
+      return;
+    }
+    const connection = new Connection<In, Out>(conn, {
+      ...(o.codec ? { codec: o.codec } : {}),
+      ...pickTimeouts(o),
+      ...(o.highWaterMark !== undefined
+        ? { highWaterMark: o.highWaterMark }
+        : {}),
+      ...(o.lowWaterMark !== undefined ? { lowWaterMark: o.lowWaterMark } : {}),
+      remoteAddr,
+      ...(initialBytes ? { initialBytes } : {}),
+    });
+    this.#connections.add(connection);
+    this.#stats.active++;
+    try {
+      o.onOpen?.(connection);
+    } catch (err) {
+      this.#report(err instanceof Error ? err : toNetError(err), connection);
+    }
+    let failure: Error | null = null;
+    try {
+      await this.#handler(connection);
+    } catch (err) {
+      failure = err instanceof Error ? err : toNetError(err);
+      this.#report(failure, connection);
+      connection.abort(failure);
+    }
+    try {
+      await connection.close();
+    } catch {
+      // Recorded on the connection.
+    }
+    if (failure === null && connection.error !== null) {
+      // The connection failed on its own (a timeout, a reset) and the
+      // handler ended quietly: still report it.
+      failure = connection.error;
+      this.#report(failure, connection);
+    }
+    this.#connections.delete(connection);
+    this.#stats.active--;
+    this.#stats.closed++;
+    try {
+      o.onClose?.(connection, failure ?? connection.error);
+    } catch (err) {
+      this.#report(err instanceof Error ? err : toNetError(err), null);
+    }
+  }
+
+  async #handshake(conn: Deno.TlsConn): Promise<void> {
+    const timeout = this.#options.tls?.handshakeTimeout ?? 10_000;
+    await withTimeout(
+      conn.handshake(),
+      timeout,
+      () =>
+        new TimeoutError(
+          `Cannot accept connection: TLS handshake took longer than ${timeout} ms`,
+          { kind: "handshake", timeout },
+        ),
+    ).catch((err) => {
+      throw toNetError(err, "Cannot accept connection: TLS handshake failed");
+    });
+  }
+
+  async #readProxyHeader(
+    conn: Deno.Conn,
+  ): Promise<{ remoteAddr: Deno.Addr; initialBytes?: Uint8Array }> {
+    const peer = conn.remoteAddr;
+    const host = peer.transport === "tcp" ? peer.hostname : null;
+    // Unix sockets are local: the proxy is on this machine.
+    if (host !== null && !this.#trusted!.contains(host)) {
+      throw new ProxyProtocolError(
+        `Cannot accept connection: ${formatAddr(peer)} is not a trusted proxy`,
+      );
+    }
+    const timeout = this.#options.proxyHeaderTimeout ?? 3000;
+    const mode = this.#options.proxyProtocol as "v1" | "v2" | "any";
+    const read = async () => {
+      // The v2 header is at most 16 + 65535 bytes; the parser caps it.
+      let buf = new Uint8Array(0);
+      const chunk = new Uint8Array(1024);
+      for (;;) {
+        const n = await conn.read(chunk);
+        if (n === null) {
+          throw new ProxyProtocolError(
+            `Cannot parse PROXY header: connection ended after ${buf.length} bytes`,
+          );
+        }
+        const next = new Uint8Array(buf.length + n);
+        next.set(buf);
+        next.set(chunk.subarray(0, n), buf.length);
+        buf = next;
+        const result = parseProxyHeader(buf, { version: mode });
+        if (result !== null) {
+          return { header: result.header, rest: buf.subarray(result.consumed) };
+        }
+      }
+    };
+    const { header, rest } = await withTimeout(
+      read(),
+      timeout,
+      () =>
+        new TimeoutError(
+          `Cannot parse PROXY header: not complete within ${timeout} ms`,
+          { kind: "proxy-header", timeout },
+        ),
+    ).catch((err) => {
+      throw err instanceof NetError ? err : toNetError(
+        err,
+        "Cannot read PROXY header",
+      );
+    });
+    return {
+      remoteAddr: proxiedAddr(header) ?? peer,
+      ...(rest.length > 0 ? { initialBytes: rest.slice() } : {}),
+    };
+  }
+
+  /**
+   * Stops accepting, lets handlers finish (readers get EOF once the
+   * messages already read are taken, replies are flushed), then aborts
+   * what is left after `timeout` with a {@linkcode ServerClosedError}.
+   * Safe to call more than once.
+   *
+   * @param options The time handlers get.
+   * @returns A promise that resolves when every connection has closed.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.#shutdown) return this.#shutdown;
+    const timeout = options.timeout ?? this.#options.shutdownTimeout ??
+      10_000;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const conn of this.#pending) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    for (const conn of this.#connections) stopReading.get(conn)?.();
+    this.#shutdown = (async () => {
+      await this.#acceptLoop;
+      const all = this.#drained();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const expired = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeout);
+      });
+      const result = await Promise.race([all, expired]);
+      clearTimeout(timer);
+      if (result === "timeout") {
+        for (const conn of this.#connections) {
+          conn.abort(
+            new ServerClosedError(
+              `Server shut down: connection aborted after ${timeout} ms`,
+            ),
+          );
+        }
+        await all;
+      }
+      if (this.#options.path) {
+        try {
+          Deno.removeSync(this.#options.path);
+        } catch {
+          // Gone already.
+        }
+      }
+    })();
+    return this.#shutdown;
+  }
+
+  async #drained(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+  }
+
+  /** Shuts down gracefully, as {@linkcode Server.shutdown}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+    await this.#finished;
+  }
+}
+
+function proxiedAddr(header: ProxyHeader): Deno.Addr | null {
+  const src = header.source;
+  if (header.command !== "PROXY" || src === undefined) return null;
+  if (src.transport === "tcp" || src.transport === "udp") {
+    return { transport: src.transport, hostname: src.hostname, port: src.port };
+  }
+  return { transport: "unix", path: (src as ProxyUnixAddress).path };
+}
+
+function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  error: () => Error,
+): Promise<T> {
+  if (!(ms > 0)) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(error()), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Listens on a TCP port (optionally with TLS) or a unix socket and runs
+ * `handler` for each connection. The connection closes (after flushing)
+ * when the handler returns; a handler that throws ends its own connection
+ * only, and the error goes to `onError`.
+ *
+ * @example A line-based echo with a connection cap and an idle timeout
+ * ```ts
+ * import { connect, lines, serve, text } from "@netkit/net";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = serve({
+ *   port: 0,
+ *   codec: text(lines()),
+ *   maxConnections: 100,
+ *   idleTimeout: 30_000,
+ * }, async (conn) => {
+ *   for await (const line of conn) await conn.send(line);
+ * });
+ * await using conn = await connect(server.addr, { codec: text(lines()) });
+ * await conn.send("ping");
+ * assertEquals(await conn.receive(), "ping");
+ * assertEquals(server.connections.size, 1);
+ * ```
+ *
+ * @typeParam In What connections receive.
+ * @typeParam Out What connections send.
+ * @param options Where to listen, the codec, limits, timeouts and hooks.
+ * @param handler Runs once per connection.
+ * @returns The running server.
+ * @throws {NetError} The address is in use or cannot be bound (`EADDRINUSE`, `EADDRNOTAVAIL`).
+ * @throws {TypeError} Options that do not go together.
+ */
+export function serve<In = Uint8Array, Out = In>(
+  options: ServeOptions<In, Out>,
+  handler: Handler<In, Out>,
+): Server<In, Out> {
+  const {
+    port = 0,
+    hostname = "127.0.0.1",
+    path,
+    tls,
+    reusePort = false,
+    proxyProtocol = "off",
+    maxConnections = 10_000,
+  } = options;
+  if (typeof handler !== "function") {
+    throw new TypeError("Cannot serve: handler must be a function");
+  }
+  if (!["off", "v1", "v2", "any"].includes(proxyProtocol)) {
+    throw new TypeError(
+      `Cannot serve: proxyProtocol must be "off", "v1", "v2" or "any", received ${
+        JSON.stringify(proxyProtocol)
+      }`,
+    );
+  }
+  if (proxyProtocol !== "off" && tls) {
+    throw new TypeError(
+      "Cannot serve: proxyProtocol with tls is not supported (terminate TLS at the proxy, or run netkit behind a TCP proxy without TLS)",
+    );
+  }
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new RangeError(
+      `Cannot serve: maxConnections must be a positive integer, received ${maxConnections}`,
+    );
+  }
+  let listener: Deno.Listener;
+  try {
+    if (path !== undefined) {
+      if (tls) {
+        throw new TypeError(
+          "Cannot serve: tls over a unix socket is not supported",
+        );
+      }
+      listener = Deno.listen({ transport: "unix", path });
+    } else if (tls) {
+      listener = Deno.listenTls({
+        hostname,
+        port,
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.alpnProtocols ? { alpnProtocols: tls.alpnProtocols } : {}),
+      });
+    } else {
+      listener = Deno.listen({
+        hostname,
+        port,
+        ...(reusePort ? { reusePort: true } : {}),
+      });
+    }
+  } catch (err) {
+    if (err instanceof TypeError) throw err;
+    throw toNetError(
+      err,
+      `Cannot listen on ${path ?? `${hostname}:${port}`}`,
+    );
+  }
+  return new Server(listener, options, handler);
+}
