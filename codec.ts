@@ -97,6 +97,7 @@ import { concat2, EMPTY, indexOfSequence, rangeEquals } from "./_bytes.ts";
 import {
   DecodeError,
   FrameTooLargeError,
+  NetError,
   UnexpectedEofError,
 } from "./errors.ts";
 
@@ -466,7 +467,14 @@ abstract class ResumableDecoder<T> implements Decoder<T> {
     if (this.#held !== null) {
       const held = this.#held;
       this.#held = null;
-      this.decode(held, emit);
+      try {
+        this.decode(held, emit);
+      } catch (err) {
+        this.#held = null;
+        this.end(() => {});
+        this.total = 0;
+        throw err;
+      }
     }
     const err = this.end(emit);
     this.total = 0;
@@ -660,7 +668,7 @@ function buildLengthSpec(options: LengthPrefixedOptions): LengthSpec {
     );
   }
   const headerMax = lengthBytes === "varint"
-    ? lengthOffset + varintSize(Math.max(0, max - delta))
+    ? lengthOffset + varintSize(Number.MAX_SAFE_INTEGER)
     : headerFixed;
   return {
     width: lengthBytes,
@@ -718,9 +726,13 @@ function writeField(
     writeField(b, le ? at : at + 4, 4, le, lo);
     return;
   }
-  for (let k = 0; k < width; k++) {
-    const shift = 8 * (le ? k : width - 1 - k);
-    b[at + k] = Math.floor(value / 2 ** shift) & 0xff;
+  // width 1, 2 or 4: value < 2^32, so 32-bit shifts are exact.
+  if (le) {
+    for (let k = 0; k < width; k++) b[at + k] = (value >>> (8 * k)) & 0xff;
+  } else {
+    for (let k = 0; k < width; k++) {
+      b[at + k] = (value >>> (8 * (width - 1 - k))) & 0xff;
+    }
   }
 }
 
@@ -740,6 +752,8 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
   #discard = 0;
   /** Set by #parseHeader: the header's size. */
   #headerSize = 0;
+  /** The header size of the frame being filled. */
+  #frameHead = 0;
 
   constructor(spec: LengthSpec) {
     super();
@@ -911,6 +925,7 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
   }
 
   #startFrame(len: number, first: Uint8Array): void {
+    this.#frameHead = this.#headerSize;
     this.#frameLen = len;
     this.#frame = new Uint8Array(
       Math.min(len, Math.max(EAGER_FRAME_BYTES, first.length * 2)),
@@ -942,7 +957,8 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
   }
 
   protected end(): Error | undefined {
-    const remaining = this.held();
+    const remaining = this.#headFill +
+      (this.#frame !== null ? this.#frameHead + this.#frameFill : 0);
     this.#frame = null;
     this.#frameFill = 0;
     this.#frameLen = 0;
@@ -1376,17 +1392,19 @@ class DelimitedEncoder implements Encoder<Uint8Array> {
           `Cannot encode frame: length ${message.length} exceeds maxLength ${this.#max}`,
       });
     }
+    const view = out.reserve(message.length + d.length);
+    view.set(message, 0);
+    view.set(d, message.length);
+    // The first delimiter in message + delimiter must be the appended one;
+    // one that starts inside the message would end the frame early.
     const at = d.length === 1
       ? message.indexOf(d[0]!)
-      : indexOfSequence(message, d, 0);
-    if (at !== -1) {
+      : indexOfSequence(view, d, 0);
+    if (at !== -1 && at < message.length) {
       throw new TypeError(
         `Cannot encode frame: message contains the delimiter at offset ${at}`,
       );
     }
-    const view = out.reserve(message.length + d.length);
-    view.set(message, 0);
-    view.set(d, message.length);
     out.commit(message.length + d.length);
   }
 
@@ -1510,8 +1528,48 @@ export function lines(options: LinesOptions = {}): Codec<Uint8Array> {
   return createCodec({
     name: "lines",
     decoder: () => new DelimitedDecoder(lf, maxLength, oversize, eof, true),
-    encoder: () => new DelimitedEncoder(encodeDelim, maxLength),
+    encoder: () => new LinesEncoder(encodeDelim, maxLength, crlf),
   });
+}
+
+class LinesEncoder implements Encoder<Uint8Array> {
+  readonly #inner: DelimitedEncoder;
+  readonly #max: number;
+  readonly #crlf: boolean;
+
+  constructor(delim: Uint8Array, max: number, crlf: boolean) {
+    this.#inner = new DelimitedEncoder(delim, max);
+    this.#max = max;
+    this.#crlf = crlf;
+  }
+
+  encodeInto(message: Uint8Array, out: ByteBuffer): void {
+    const lf = message.indexOf(0x0a);
+    if (lf !== -1) {
+      throw new TypeError(
+        `Cannot encode line: message contains LF at offset ${lf}`,
+      );
+    }
+    if (this.#crlf) {
+      if (message.length + 1 > this.#max) {
+        throw new FrameTooLargeError(message.length + 1, this.#max, {
+          message:
+            `Cannot encode line: length ${message.length} plus CR exceeds maxLength ${this.#max}`,
+        });
+      }
+    } else if (message[message.length - 1] === 0x0d) {
+      throw new TypeError(
+        "Cannot encode line: message ends with CR, which the decoder strips",
+      );
+    }
+    this.#inner.encodeInto(message, out);
+  }
+
+  encode(message: Uint8Array): Uint8Array {
+    const buf = new ByteBuffer(message.length + 2);
+    this.encodeInto(message, buf);
+    return buf.bytes();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1656,11 +1714,13 @@ class NetstringDecoder extends ResumableDecoder<Uint8Array> {
   #fill = 0;
   /** Bytes (payload and comma) still to skip after an oversize length. */
   #discard = 0;
+  /** Bytes of the length and colon of the frame being filled. */
+  #frameHead = 0;
 
   constructor(max: number, oversize: OversizePolicy) {
     super();
     this.#max = max;
-    this.#maxDigits = String(max).length;
+    this.#maxDigits = String(Number.MAX_SAFE_INTEGER).length - 1;
     this.#oversizePolicy = oversize;
   }
 
@@ -1689,7 +1749,12 @@ class NetstringDecoder extends ResumableDecoder<Uint8Array> {
         // Reading the length digits, then ':'.
         const c = b[i]!;
         if (c >= 0x30 && c <= 0x39) {
-          if (this.#len === 0) throw this.#bad("leading zero in length", i);
+          if (this.#len === 0) {
+            this.#len = -1;
+            this.#digits = 0;
+            this.pos = i + 1;
+            throw this.#bad("leading zero in length", i);
+          }
           if (this.#digits >= this.#maxDigits) {
             this.#len = -1;
             this.#digits = 0;
@@ -1712,6 +1777,7 @@ class NetstringDecoder extends ResumableDecoder<Uint8Array> {
           throw this.#bad(what, i);
         }
         const len = this.#len;
+        this.#frameHead = this.#digits + 1;
         this.#len = -1;
         this.#digits = 0;
         i = this.pos = i + 1;
@@ -1790,7 +1856,8 @@ class NetstringDecoder extends ResumableDecoder<Uint8Array> {
   }
 
   protected end(): Error | undefined {
-    const remaining = this.held();
+    const remaining = this.#digits +
+      (this.#frame !== null ? this.#frameHead + this.#fill : 0);
     this.#len = -1;
     this.#digits = 0;
     this.#frame = null;
@@ -1973,7 +2040,7 @@ export function mapCodec<In, Out, InnerIn, InnerOut>(
     try {
       return decode(frame);
     } catch (err) {
-      if (err instanceof DecodeError) throw err;
+      if (err instanceof NetError) throw err;
       throw new DecodeError(
         `Cannot decode ${name} message: ${
           err instanceof Error ? err.message : String(err)

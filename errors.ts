@@ -417,6 +417,14 @@ export class TlsError extends NetError {
   }
 }
 
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 const TLS_PATTERN = /certificate|handshake|tls|ssl|alert|UnknownIssuer/i;
 
 /**
@@ -458,7 +466,7 @@ export function toNetError(err: unknown, context?: string): Error {
   if (err instanceof NetError) return err as Error;
   if (!(err instanceof Error)) {
     return new NetError(
-      `${context ?? "Network operation failed"}: ${String(err)}`,
+      `${context ?? "Network operation failed"}: ${describe(err)}`,
       { cause: err },
     );
   }
@@ -504,7 +512,10 @@ export function toNetError(err: unknown, context?: string): Error {
   if (/host is unreachable|no route to host/i.test(err.message)) {
     return new NetError(message, { code: "EHOSTUNREACH", cause: err });
   }
-  if (/network is unreachable/i.test(err.message)) {
+  if (
+    (e.NetworkUnreachable && err instanceof e.NetworkUnreachable) ||
+    /network is unreachable/i.test(err.message)
+  ) {
     return new NetError(message, { code: "ENETUNREACH", cause: err });
   }
   return err;

@@ -1,0 +1,190 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+/**
+ * Benchmarks of the codec cores.
+ *
+ * Each group compares a codec against a baseline that copies the same bytes
+ * once per 64 KiB read with `new Uint8Array(n)` + `.set()`: the least work
+ * that hands the caller bytes it owns. Every iteration moves about 1 MiB.
+ *
+ * ```sh
+ * deno bench --import-map=offline/import_map.json bench/codec_bench.ts
+ * ```
+ *
+ * @module
+ */
+
+import {
+  ByteBuffer,
+  type Codec,
+  encodeAll,
+  lengthPrefixed,
+  lines,
+  text,
+} from "../codec.ts";
+
+const MIB = 1024 * 1024;
+const READ_SIZE = 64 * 1024;
+
+/** Consumed bytes, so that no work can be optimised away. */
+let sink = 0;
+
+function chunksOf(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let k = 0; k < bytes.length; k += size) {
+    out.push(bytes.subarray(k, k + size));
+  }
+  return out;
+}
+
+/** The baseline: one owned copy per read. */
+function copyReads(chunks: readonly Uint8Array[]): void {
+  for (const chunk of chunks) {
+    const copy = new Uint8Array(chunk.length);
+    copy.set(chunk);
+    sink += copy[copy.length - 1]!;
+  }
+}
+
+interface Workload {
+  /** The messages, about 1 MiB on the wire in all. */
+  messages: Uint8Array[];
+  /** Their encoding, in 64 KiB reads. */
+  reads: Uint8Array[];
+}
+
+function workload(
+  codec: Codec<Uint8Array>,
+  frameSize: number,
+  overhead: number,
+): Workload {
+  const count = Math.max(1, Math.floor(MIB / (frameSize + overhead)));
+  const messages = Array.from({ length: count }, (_, i) => {
+    const m = new Uint8Array(frameSize);
+    m.fill(0x61 + i % 26);
+    return m;
+  });
+  return { messages, reads: chunksOf(encodeAll(codec, messages), READ_SIZE) };
+}
+
+function decodeAllReads<T>(
+  codec: Codec<T, unknown>,
+  reads: readonly Uint8Array[],
+  expected: number,
+): void {
+  const d = codec.decoder();
+  let frames = 0;
+  const emit = () => void frames++;
+  for (const read of reads) d.decode(read, emit);
+  d.finish(emit);
+  if (frames !== expected) {
+    throw new Error(`Decoded ${frames} frames, expected ${expected}`);
+  }
+  sink += frames;
+}
+
+const SIZES: [string, number][] = [
+  ["64 B", 64],
+  ["1 KiB", 1024],
+  ["64 KiB", 64 * 1024],
+];
+
+for (const [label, size] of SIZES) {
+  const codec = lengthPrefixed();
+  const { messages, reads } = workload(codec, size, 4);
+  const count = messages.length;
+
+  const decodeGroup = `decode lengthPrefixed() ${label} frames`;
+  Deno.bench({
+    name: `baseline: copy 1 MiB in 64 KiB reads (${label} frames)`,
+    group: decodeGroup,
+    baseline: true,
+    fn: () => copyReads(reads),
+  });
+  Deno.bench({
+    name: `lengthPrefixed() decode ${count} × ${label} from 64 KiB reads`,
+    group: decodeGroup,
+    fn: () => decodeAllReads(codec, reads, count),
+  });
+
+  const encodeGroup = `encode lengthPrefixed() ${label} frames`;
+  Deno.bench({
+    name: `baseline: copy 1 MiB in 64 KiB reads (${label} messages)`,
+    group: encodeGroup,
+    baseline: true,
+    fn: () => copyReads(reads),
+  });
+  const out = new ByteBuffer(2 * MIB);
+  const encoder = codec.encoder();
+  Deno.bench({
+    name:
+      `lengthPrefixed() encodeInto ${count} × ${label}, one reused ByteBuffer`,
+    group: encodeGroup,
+    fn: () => {
+      out.clear(4 * MIB);
+      for (const m of messages) encoder.encodeInto(m, out);
+      sink += out.length;
+    },
+  });
+  Deno.bench({
+    name: `lengthPrefixed() encode ${count} × ${label}, one array each`,
+    group: encodeGroup,
+    fn: () => {
+      for (const m of messages) sink += encoder.encode(m).length;
+    },
+  });
+}
+
+// The sync core's rate on small frames: one 64 B frame (68 bytes on the wire)
+// per decode() call, so iter/s reads as frames per second.
+{
+  const codec = lengthPrefixed();
+  const frames = Array.from(
+    { length: 1024 },
+    (_, i) => codec.encoder().encode(new Uint8Array(64).fill(i & 0xff)),
+  );
+  const d = codec.decoder();
+  let k = 0;
+  const emit = (frame: Uint8Array) => void (sink += frame.length);
+  Deno.bench({
+    name:
+      "lengthPrefixed() sync core, 1 × 64 B frame per decode() call (iter/s = frames/s)",
+    group: "frames per second",
+    fn: () => {
+      d.decode(frames[k++ & 1023]!, emit);
+    },
+  });
+  // The same frames handed over in 64 KiB reads, 1 MiB per iteration.
+  const { messages, reads } = workload(codec, 64, 4);
+  Deno.bench({
+    name:
+      `lengthPrefixed() sync core, ${messages.length} × 64 B frames per 1 MiB (frames/s = ${messages.length} × iter/s)`,
+    group: "frames per second",
+    fn: () => decodeAllReads(codec, reads, messages.length),
+  });
+}
+
+// Lines: a delimiter scan instead of a length field.
+for (const [label, size] of [["64 B", 64], ["1 KiB", 1024]] as const) {
+  const codec = lines();
+  // A line is `size` bytes with its LF.
+  const { messages, reads } = workload(codec, size - 1, 1);
+  const count = messages.length;
+  const group = `decode lines() ${label} lines`;
+  Deno.bench({
+    name: `baseline: copy 1 MiB in 64 KiB reads (${label} lines)`,
+    group,
+    baseline: true,
+    fn: () => copyReads(reads),
+  });
+  Deno.bench({
+    name: `lines() decode ${count} × ${label} from 64 KiB reads`,
+    group,
+    fn: () => decodeAllReads(codec, reads, count),
+  });
+  Deno.bench({
+    name: `text(lines()) decode ${count} × ${label} from 64 KiB reads`,
+    group,
+    fn: () => decodeAllReads(text(codec), reads, count),
+  });
+}
