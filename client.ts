@@ -26,6 +26,7 @@ import {
   retry as retryWith,
   type RetryOptions,
   TimeoutError,
+  TlsError,
   toNetError,
 } from "./errors.ts";
 import { encodeProxyHeader, type ProxyHeaderInit } from "./proxy_protocol.ts";
@@ -170,6 +171,7 @@ async function connectOnce(
     }, connectTimeout)
     : undefined;
   let conn: Deno.Conn | undefined;
+  let handshaking = false;
   try {
     if ("path" in address) {
       if (tls) {
@@ -183,14 +185,19 @@ async function connectOnce(
       );
     } else {
       const hostname = address.hostname ?? "127.0.0.1";
-      conn = await Deno.connect({
+      const tcp = await Deno.connect({
         hostname,
         port: address.port,
         signal: controller.signal,
       });
+      conn = tcp;
+      // Set on the TCP socket: a TLS connection has no setNoDelay.
+      tcp.setNoDelay(options.noDelay ?? true);
+      if (options.keepAlive) tcp.setKeepAlive(true);
       if (tls) {
+        handshaking = true;
         const t = tls === true ? {} : tls;
-        const tlsConn = await Deno.startTls(conn as Deno.TcpConn, {
+        const tlsConn = await Deno.startTls(tcp, {
           hostname: t.serverName ?? hostname,
           ...(t.caCerts ? { caCerts: t.caCerts } : {}),
           ...(t.alpnProtocols ? { alpnProtocols: t.alpnProtocols } : {}),
@@ -209,7 +216,16 @@ async function connectOnce(
     if (controller.signal.aborted) {
       throw controller.signal.reason;
     }
-    throw toNetError(err, `Cannot connect to ${target}`);
+    const mapped = toNetError(err, `Cannot connect to ${target}`);
+    if (handshaking && !(mapped instanceof NetError)) {
+      // Whatever else fails a handshake (a peer that does not speak TLS)
+      // is a TLS error too, and not worth retrying.
+      throw new TlsError(
+        `Cannot connect to ${target}: TLS handshake failed: ${mapped.message}`,
+        { cause: err },
+      );
+    }
+    throw mapped;
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
@@ -306,14 +322,6 @@ export async function connect<In = Uint8Array, Out = In>(
       ...policy,
       ...(signal ? { signal } : {}),
     });
-  if ("setNoDelay" in conn && !("path" in addr)) {
-    try {
-      (conn as Deno.TcpConn).setNoDelay(options.noDelay ?? true);
-      if (options.keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
-    } catch {
-      // Not a TCP socket.
-    }
-  }
   const connection = new Connection<In, Out>(conn, {
     ...(options.codec ? { codec: options.codec } : {}),
     ...pickTimeouts(options),

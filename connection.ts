@@ -374,6 +374,25 @@ export class Connection<In = Uint8Array, Out = In>
     return this.#readable;
   }
 
+  /**
+   * The sending side as a web stream: each chunk is sent with
+   * {@linkcode Connection.send} (so a pipe honours backpressure), closing
+   * the stream half-closes the connection with
+   * {@linkcode Connection.closeWrite} (replies can still be read), and
+   * aborting it aborts the connection.
+   */
+  get writable(): WritableStream<Out> {
+    if (this.#writable) return this.#writable;
+    this.#writable = new WritableStream<Out>({
+      write: (message) => this.send(message),
+      close: () => this.closeWrite(),
+      abort: (reason) => {
+        this.abort(reason);
+      },
+    }, { highWaterMark: 1 });
+    return this.#writable;
+  }
+
   #claimFace(face: "iterator" | "readable"): void {
     if (this.#faceInUse !== null && this.#faceInUse !== face) {
       throw new TypeError(
@@ -406,9 +425,17 @@ export class Connection<In = Uint8Array, Out = In>
     this.#flushSoon();
     while (this.#queueHead === this.#queue.length) {
       if (this.#error) throw this.#error;
-      if (this.#readEof || this.#closedSettled || this.#readStopped) {
+      if (this.#readEof || this.#closedSettled) {
         return { done: true, value: undefined };
       }
+      if (this.#initial !== null) {
+        // Bytes read before the connection was made: decoded here, not in
+        // #readOnce, which must never finish synchronously (it would clear
+        // #reading before the caller stores it).
+        this.#decodeInitial();
+        continue;
+      }
+      if (this.#readStopped) return { done: true, value: undefined };
       if (this.#reading === null) this.#reading = this.#readOnce();
       await new Promise<void>((resolve, reject) => {
         this.#wakeReader = resolve;
@@ -419,16 +446,22 @@ export class Connection<In = Uint8Array, Out = In>
     return { done: false, value: this.#shift() };
   }
 
+  #decodeInitial(): void {
+    const initial = this.#initial!;
+    this.#initial = null;
+    const before = this.#queue.length;
+    try {
+      this.#decoder.decode(initial, (m) => void this.#queue.push(m));
+    } catch (err) {
+      // Messages decoded before a bad frame are still delivered first.
+      this.#fail(err instanceof Error ? err : toNetError(err));
+    }
+    this.#stats.messagesRead += this.#queue.length - before;
+  }
+
   async #readOnce(): Promise<void> {
     const emit = (m: In) => void this.#queue.push(m);
     try {
-      if (this.#initial !== null) {
-        const initial = this.#initial;
-        this.#initial = null;
-        this.#decoder.decode(initial, emit);
-        this.#stats.messagesRead += this.#queue.length;
-        if (this.#queue.length > 0) return;
-      }
       if (this.#readTimeout > 0 && this.#readWaitSince < 0) {
         this.#readWaitSince = performance.now();
         this.#arm(this.#readWaitSince + this.#readTimeout);
@@ -613,6 +646,8 @@ export class Connection<In = Uint8Array, Out = In>
           }
           off += n;
           this.#stats.writes++;
+          // The peer is reading: the write timeout counts from here.
+          if (this.#writeSince >= 0) this.#writeSince = performance.now();
         }
         this.#stats.bytesWritten += total;
         this.#writeSince = -1;

@@ -37,6 +37,7 @@ import {
   NetError,
   ServerClosedError,
   TimeoutError,
+  TlsError,
   toNetError,
 } from "./errors.ts";
 import {
@@ -275,6 +276,8 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   readonly #connections = new Set<Connection<In, Out>>();
   readonly #pending = new Set<Deno.Conn>();
   readonly #tasks = new Set<Promise<void>>();
+  /** Per running handler: stop waiting for it (shutdown timed out). */
+  readonly #abandon = new Map<Connection<In, Out>, () => void>();
   readonly #stats: ServerStats = {
     accepted: 0,
     rejected: 0,
@@ -366,6 +369,15 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         if (this.#shutdown !== null || err instanceof Deno.errors.BadResource) {
           return;
         }
+        if (
+          err instanceof Deno.errors.NotConnected ||
+          err instanceof Deno.errors.ConnectionAborted ||
+          err instanceof Deno.errors.ConnectionReset
+        ) {
+          // A peer that reset before it was accepted (a load balancer's
+          // health check): nothing to serve, nothing wrong, no pause.
+          continue;
+        }
         this.#report(toNetError(err, "Cannot accept a connection"), null);
         // Out of file descriptors and the like: breathe, then go on.
         await new Promise((r) => setTimeout(r, 50));
@@ -448,12 +460,27 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       this.#report(err instanceof Error ? err : toNetError(err), connection);
     }
     let failure: Error | null = null;
+    const running = (async () => await this.#handler(connection))();
+    const abandoned = new Promise<typeof ABANDONED>((resolve) => {
+      this.#abandon.set(connection, () => resolve(ABANDONED));
+    });
     try {
-      await this.#handler(connection);
+      if (await Promise.race([running, abandoned]) === ABANDONED) {
+        // Shutdown timed out and aborted the connection; the handler is
+        // left to finish on its own. What it throws later is reported,
+        // unless it is the abort itself.
+        running.catch((err) => {
+          if (err !== connection.error) {
+            this.#report(err instanceof Error ? err : toNetError(err), null);
+          }
+        });
+      }
     } catch (err) {
       failure = err instanceof Error ? err : toNetError(err);
       this.#report(failure, connection);
       connection.abort(failure);
+    } finally {
+      this.#abandon.delete(connection);
     }
     try {
       await connection.close();
@@ -487,7 +514,13 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
           { kind: "handshake", timeout },
         ),
     ).catch((err) => {
-      throw toNetError(err, "Cannot accept connection: TLS handshake failed");
+      const context = "Cannot accept connection: TLS handshake failed";
+      const mapped = toNetError(err, context);
+      // Whatever else fails a handshake (bytes that are not TLS) is a TLS
+      // error too.
+      throw mapped instanceof NetError
+        ? mapped
+        : new TlsError(`${context}: ${mapped.message}`, { cause: err });
     });
   }
 
@@ -548,8 +581,9 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   /**
    * Stops accepting, lets handlers finish (readers get EOF once the
    * messages already read are taken, replies are flushed), then aborts
-   * what is left after `timeout` with a {@linkcode ServerClosedError}.
-   * Safe to call more than once.
+   * what is left after `timeout` with a {@linkcode ServerClosedError} and
+   * stops waiting for handlers that still have not returned. Safe to call
+   * more than once.
    *
    * @param options The time handlers get.
    * @returns A promise that resolves when every connection has closed.
@@ -588,6 +622,9 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
             ),
           );
         }
+        // A handler that ignores its connection would hold shutdown
+        // forever: stop waiting for it.
+        for (const giveUp of this.#abandon.values()) giveUp();
         await all;
       }
       if (this.#options.path) {
@@ -611,6 +648,8 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     await this.#finished;
   }
 }
+
+const ABANDONED: unique symbol = Symbol("abandoned");
 
 function proxiedAddr(header: ProxyHeader): Deno.Addr | null {
   const src = header.source;

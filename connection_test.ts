@@ -1,0 +1,606 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertGreater,
+  assertGreaterOrEqual,
+  assertInstanceOf,
+  assertLessOrEqual,
+  assertRejects,
+  assertStrictEquals,
+  assertThrows,
+} from "@std/assert";
+import { encodeAll, lengthPrefixed, lines, raw, text } from "./codec.ts";
+import { Connection } from "./connection.ts";
+import {
+  ConnectionClosedError,
+  FrameTooLargeError,
+  NetError,
+  TimeoutError,
+} from "./errors.ts";
+import { connectionPair, transportPair } from "./testing.ts";
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+const utf8 = new TextEncoder();
+const PENDING = Symbol("pending");
+
+/** Whether `p` is still pending after `ms` milliseconds. */
+async function stillPending(p: Promise<unknown>, ms = 50): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<typeof PENDING>((resolve) => {
+    timer = setTimeout(() => resolve(PENDING), ms);
+  });
+  const result = await Promise.race([
+    p.then(() => "settled", () => "settled"),
+    expired,
+  ]);
+  clearTimeout(timer);
+  return result === PENDING;
+}
+
+/** Two ends of a real TCP connection on loopback. */
+async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  return [client, server as Deno.TcpConn];
+}
+
+/** Writes every byte of `bytes` to a transport. */
+async function writeAll(
+  t: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await t.write(bytes.subarray(off));
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+
+Deno.test("`Connection` sends, receives and closes cleanly", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  await a.send("one");
+  await a.send("two");
+  assertEquals(a.write("three"), true);
+  assertEquals(await b.receive(), "one");
+  assertEquals(await b.receive(), "two");
+  assertEquals(await b.receive(), "three");
+  await a.close();
+  assertEquals(await b.receive(), null);
+  await b.close();
+  await a.closed;
+  await b.closed;
+  assert(a.isClosed && b.isClosed);
+  assertStrictEquals(a.error, null);
+  assertStrictEquals(b.error, null);
+});
+
+Deno.test("`Connection.close()` is safe to call twice", async () => {
+  const [a, b] = connectionPair();
+  const first = a.close();
+  const second = a.close();
+  await first;
+  await second;
+  await a.close();
+  await a.closed;
+  await b.close();
+  await b.close();
+  assertStrictEquals(a.error, null);
+});
+
+Deno.test("`Connection.close()` flushes what was queued before closing", async () => {
+  const [a, b] = connectionPair({
+    codec: lengthPrefixed(),
+    capacity: 1024,
+    highWaterMark: 1 << 20,
+  });
+  const msgs = Array.from(
+    { length: 20 },
+    (_, i) => new Uint8Array(500).fill(i),
+  );
+  for (const m of msgs) a.write(m);
+  const closing = a.close();
+  assertEquals(await Array.fromAsync(b), msgs);
+  await closing;
+  await b.close();
+});
+
+Deno.test("`Connection` throws ConnectionClosedError on operations after close", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  await a.close();
+  assertThrows(() => a.write("x"), ConnectionClosedError);
+  await assertRejects(() => a.send("x"), ConnectionClosedError);
+  await assertRejects(() => a.flush(), ConnectionClosedError);
+  await assertRejects(() => a.drain(), ConnectionClosedError);
+  await assertRejects(() => a.closeWrite(), ConnectionClosedError);
+  assertEquals(await a.receive(), null);
+  assertFalse(a.writableNow);
+  await b.close();
+});
+
+Deno.test("`Connection.write()` throws ConnectionClosedError after closeWrite()", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  await a.closeWrite();
+  assertThrows(() => a.write("late"), ConnectionClosedError, "write side");
+  assertEquals(await b.receive(), null);
+  await b.close();
+  await a.close();
+});
+
+Deno.test("`Connection.closed` rejects with the reason after abort()", async () => {
+  const [a, b] = connectionPair();
+  const reason = new Error("Stop now");
+  a.abort(reason);
+  const err = await assertRejects(() => a.closed);
+  assertStrictEquals(err, reason);
+  assertStrictEquals(a.error, reason);
+  // The peer sees the stream end.
+  assertEquals(await b.receive(), null);
+  await b.close();
+  // Aborting again changes nothing.
+  a.abort(new Error("Again"));
+  assertStrictEquals(a.error, reason);
+});
+
+Deno.test("`Connection.abort()` without a reason rejects `closed` with ConnectionClosedError", async () => {
+  const [a, b] = connectionPair();
+  a.abort();
+  await assertRejects(() => a.closed, ConnectionClosedError, "aborted");
+  await b.close();
+});
+
+Deno.test("`Connection.abort()` fails a pending receive() with the reason", async () => {
+  const [a, b] = connectionPair();
+  const pending = a.receive();
+  const reason = new Error("Cancelled");
+  a.abort(reason);
+  const err = await assertRejects(() => pending);
+  assertStrictEquals(err, reason);
+  await assertRejects(() => a.closed);
+  await b.close();
+});
+
+Deno.test("`Connection[Symbol.asyncDispose]` closes the connection", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  {
+    await using conn = a;
+    conn.write("bye");
+  }
+  assert(a.isClosed);
+  assertEquals(await Array.fromAsync(b), ["bye"]);
+  await b.close();
+});
+
+// ---------------------------------------------------------------------------
+// The two reading faces and the writable
+
+Deno.test("`Connection` delivers messages to `for await`", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  for (const m of ["a", "b", "c"]) a.write(m);
+  await a.closeWrite();
+  const got: string[] = [];
+  for await (const m of b) got.push(m);
+  assertEquals(got, ["a", "b", "c"]);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection.readable` delivers messages as a web stream", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  for (const m of ["a", "b", "c"]) a.write(m);
+  await a.closeWrite();
+  assertStrictEquals(b.readable, b.readable);
+  assertEquals(await Array.fromAsync(b.readable), ["a", "b", "c"]);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection` throws TypeError when both `readable` and `for await` are used", async () => {
+  const [a, b] = connectionPair();
+  void a.readable;
+  assertThrows(() => a[Symbol.asyncIterator](), TypeError, "readable");
+  b[Symbol.asyncIterator]();
+  assertThrows(() => b.readable, TypeError, "iterator");
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection.readable` cancel aborts the connection", async () => {
+  const [a, b] = connectionPair();
+  const reason = new Error("Not interested");
+  await a.readable.cancel(reason);
+  const err = await assertRejects(() => a.closed);
+  assertStrictEquals(err, reason);
+  await b.close();
+});
+
+Deno.test("`Connection.writable` sends each chunk and half-closes on close", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  await ReadableStream.from(["x", "y", "z"]).pipeTo(a.writable);
+  assertEquals(await Array.fromAsync(b), ["x", "y", "z"]);
+  // The read side is still open: the peer can reply.
+  await b.send("reply");
+  assertEquals(await a.receive(), "reply");
+  await b.close();
+  assertEquals(await a.receive(), null);
+  await a.closed;
+  assertStrictEquals(a.error, null);
+});
+
+Deno.test("`Connection.writable` abort aborts the connection", async () => {
+  const [a, b] = connectionPair();
+  const reason = new Error("Broken producer");
+  await a.writable.abort(reason);
+  const err = await assertRejects(() => a.closed);
+  assertStrictEquals(err, reason);
+  await b.close();
+});
+
+// ---------------------------------------------------------------------------
+// Half-close over real TCP sockets
+
+Deno.test("`Connection.closeWrite()` on the client lets the server read EOF and still reply over TCP", async () => {
+  const [c, s] = await tcpPair();
+  const client = new Connection(c, { codec: text(lines()) });
+  const server = new Connection(s, { codec: text(lines()) });
+  for (const m of ["1", "2", "3"]) client.write(m);
+  await client.closeWrite();
+  const got: string[] = [];
+  for await (const m of server) got.push(m);
+  assertEquals(got, ["1", "2", "3"]);
+  // The server read EOF; its write side is still open.
+  for (const m of got) await server.send(`re ${m}`);
+  await server.close();
+  assertEquals(await Array.fromAsync(client), ["re 1", "re 2", "re 3"]);
+  // Both directions are done: the client closed by itself.
+  await client.closed;
+  assertStrictEquals(client.error, null);
+  await client.close();
+});
+
+Deno.test("`Connection.closeWrite()` on the server lets the client read EOF and still send over TCP", async () => {
+  const [c, s] = await tcpPair();
+  const client = new Connection(c, { codec: text(lines()) });
+  const server = new Connection(s, { codec: text(lines()) });
+  await server.send("welcome");
+  await server.closeWrite();
+  assertEquals(await Array.fromAsync(client), ["welcome"]);
+  for (const m of ["a", "b"]) await client.send(m);
+  await client.close();
+  assertEquals(await Array.fromAsync(server), ["a", "b"]);
+  await server.closed;
+  assertStrictEquals(server.error, null);
+  await server.close();
+});
+
+// ---------------------------------------------------------------------------
+// Writing: coalescing and backpressure
+
+Deno.test("`Connection.write()` coalesces writes queued in one tick", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  const n = 200;
+  for (let i = 0; i < n; i++) a.write(`message ${i}`);
+  await a.flush();
+  assertEquals(a.stats.messagesWritten, n);
+  assertLessOrEqual(a.stats.writes, 3);
+  await a.closeWrite();
+  const got = await Array.fromAsync(b);
+  assertEquals(got.length, n);
+  assertEquals(got[n - 1], `message ${n - 1}`);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection` sends the replies to the messages of one read in one write", async () => {
+  const [ta, tb] = transportPair();
+  const conn = new Connection(ta, { codec: text(lines()) });
+  const requests = Array.from({ length: 50 }, (_, i) => `request ${i}\n`);
+  await writeAll(tb, utf8.encode(requests.join("")));
+  await tb.closeWrite();
+  for await (const line of conn) conn.write(line.replace("request", "reply"));
+  await conn.flush();
+  assertEquals(conn.stats.messagesRead, 50);
+  assertEquals(conn.stats.messagesWritten, 50);
+  assertEquals(conn.stats.writes, 1);
+  const buf = new Uint8Array(4096);
+  const n = (await tb.read(buf))!;
+  const replies = new TextDecoder().decode(buf.subarray(0, n));
+  assertEquals(replies, requests.join("").replaceAll("request", "reply"));
+  await conn.close();
+  tb.close();
+});
+
+Deno.test("`Connection.send()` waits while a reader that never reads holds the high-water mark", async () => {
+  const highWaterMark = 4096;
+  const [a, b] = connectionPair({
+    codec: lengthPrefixed(),
+    capacity: 1024,
+    highWaterMark,
+    lowWaterMark: 1024,
+  });
+  const msg = new Uint8Array(500);
+  let sent = 0;
+  let pending: Promise<void> | null = null;
+  for (let i = 0; i < 1000; i++) {
+    const p = a.send(msg);
+    sent++;
+    assertLessOrEqual(a.bufferedAmount, highWaterMark + msg.length + 4);
+    if (await stillPending(p, 20)) {
+      pending = p;
+      break;
+    }
+  }
+  assert(pending !== null, "send() never waited");
+  assertFalse(a.writableNow);
+  assertFalse(a.write(msg));
+  sent++;
+  assertLessOrEqual(a.bufferedAmount, highWaterMark + 2 * (msg.length + 4));
+  // Still pending: nothing drains while the reader does not read.
+  assert(await stillPending(pending, 50));
+  // The reader reads: the sender resumes, and nothing was lost.
+  let received = 0;
+  const reading = (async () => {
+    for await (const m of b) {
+      assertEquals(m.length, msg.length);
+      received++;
+    }
+  })();
+  await pending;
+  await a.close();
+  await reading;
+  assertEquals(received, sent);
+  await b.close();
+});
+
+Deno.test("`Connection.send()` keeps its own queue bounded when a TCP peer never reads", async () => {
+  const [c, s] = await tcpPair();
+  const highWaterMark = 65536;
+  const writer = new Connection(c, { highWaterMark });
+  const msg = new Uint8Array(16384).fill(7);
+  let sent = 0;
+  let waited = false;
+  const deadline = performance.now() + 10_000;
+  // Loopback's socket buffers take a few MiB; the cap keeps this bounded.
+  while (sent < 64 << 20 && performance.now() < deadline) {
+    const p = writer.send(msg);
+    sent += msg.length;
+    assertLessOrEqual(writer.bufferedAmount, highWaterMark + msg.length);
+    if (await stillPending(p, 200)) {
+      waited = true;
+      // The queue stays bounded however long the peer does not read.
+      assert(await stillPending(p, 100));
+      assertLessOrEqual(writer.bufferedAmount, highWaterMark + msg.length);
+      // Waiting means the queue has not drained to the low-water mark.
+      assertGreater(writer.bufferedAmount, 16384);
+      break;
+    }
+  }
+  assert(waited, "send() never waited");
+  // Now read everything: not a byte is lost.
+  const closing = writer.close();
+  const buf = new Uint8Array(1 << 16);
+  let got = 0;
+  for (;;) {
+    const n = await s.read(buf);
+    if (n === null) break;
+    got += n;
+  }
+  await closing;
+  s.close();
+  assertEquals(got, sent);
+  assertEquals(writer.stats.bytesWritten, sent);
+});
+
+// ---------------------------------------------------------------------------
+// Timeouts
+
+Deno.test("`Connection` closes a silent peer with TimeoutError kind idle", async () => {
+  const [a, b] = connectionPair({ idleTimeout: 100 });
+  const start = performance.now();
+  const err = await assertRejects(() => a.receive(), TimeoutError);
+  assertEquals((err as TimeoutError).kind, "idle");
+  assertEquals((err as TimeoutError).timeout, 100);
+  assertGreaterOrEqual(performance.now() - start, 90);
+  await assertRejects(() => a.closed, TimeoutError);
+  // b has the same option, and is as silent.
+  await assertRejects(() => b.closed, TimeoutError);
+});
+
+Deno.test("`Connection` keeps a connection with traffic open past idleTimeout", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()), idleTimeout: 150 });
+  for (let i = 0; i < 8; i++) {
+    await a.send(`ping ${i}`);
+    assertEquals(await b.receive(), `ping ${i}`);
+    await b.send(`pong ${i}`);
+    assertEquals(await a.receive(), `pong ${i}`);
+    await new Promise((r) => setTimeout(r, 40));
+  }
+  assertStrictEquals(a.error, null);
+  assertFalse(a.isClosed);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection` fails with TimeoutError kind read when a peer trickles a partial frame", async () => {
+  const [ta, tb] = transportPair();
+  const conn = new Connection(ta, {
+    codec: lengthPrefixed(),
+    readTimeout: 150,
+  });
+  const frame = encodeAll(lengthPrefixed(), [new Uint8Array(100)]);
+  const trickle = (async () => {
+    try {
+      for (let i = 0; i < frame.length; i++) {
+        await tb.write(frame.subarray(i, i + 1));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch {
+      // The connection gave up and closed.
+    }
+  })();
+  const err = await assertRejects(() => conn.receive(), TimeoutError);
+  assertEquals((err as TimeoutError).kind, "read");
+  assertGreater(conn.stats.bytesRead, 0);
+  assertEquals(conn.stats.messagesRead, 0);
+  await trickle;
+  tb.close();
+});
+
+Deno.test("`Connection` fails with TimeoutError kind write when the peer never reads", async () => {
+  const [a, b] = connectionPair({ capacity: 1024, writeTimeout: 100 });
+  a.write(new Uint8Array(8192));
+  const err = await assertRejects(() => a.closed, TimeoutError);
+  assertEquals((err as TimeoutError).kind, "write");
+  await assertRejects(() => a.flush(), TimeoutError);
+  await b.close();
+});
+
+Deno.test("`Connection` keeps writing to a slow peer that reads within writeTimeout", async () => {
+  const [a, b] = connectionPair({ capacity: 1024, writeTimeout: 100 });
+  const total = 16 * 1024;
+  a.write(new Uint8Array(total));
+  // The peer takes 1 KiB every 20 ms: the whole write needs about 300 ms,
+  // three times writeTimeout, but it never stalls for 100 ms.
+  let got = 0;
+  while (got < total) {
+    got += (await b.receive())!.length;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await a.flush();
+  assertStrictEquals(a.error, null);
+  assertEquals(got, total);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection` rejects a negative timeout with RangeError", () => {
+  const [ta, tb] = transportPair();
+  assertThrows(
+    () => new Connection(ta, { idleTimeout: -1 }),
+    RangeError,
+    "idleTimeout",
+  );
+  ta.close();
+  tb.close();
+});
+
+// ---------------------------------------------------------------------------
+// Decode errors
+
+Deno.test("`Connection` delivers messages before a bad frame, then fails with FrameTooLargeError", async () => {
+  const [ta, tb] = transportPair();
+  const codec = lengthPrefixed({ maxFrameLength: 16 });
+  const conn = new Connection(ta, { codec });
+  const good = encodeAll(codec, [utf8.encode("one"), utf8.encode("two")]);
+  const bad = new Uint8Array([0, 0, 0x03, 0xe8, 1, 2, 3]); // length 1000
+  const wire = new Uint8Array(good.length + bad.length);
+  wire.set(good);
+  wire.set(bad, good.length);
+  await writeAll(tb, wire);
+  assertEquals(await conn.receive(), utf8.encode("one"));
+  assertEquals(await conn.receive(), utf8.encode("two"));
+  const err = await assertRejects(() => conn.receive(), FrameTooLargeError);
+  assertEquals((err as FrameTooLargeError).length, 1000);
+  assertEquals((err as FrameTooLargeError).limit, 16);
+  await assertRejects(() => conn.closed, FrameTooLargeError);
+  // The connection is closed: the peer reads EOF.
+  assertEquals(await tb.read(new Uint8Array(8)), null);
+  tb.close();
+});
+
+// ---------------------------------------------------------------------------
+// Statistics and options
+
+Deno.test("`Connection.stats` counts bytes, messages and writes", async () => {
+  const before = Date.now();
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  await a.send("hello");
+  await a.send("world");
+  await a.flush();
+  assertEquals(await b.receive(), "hello");
+  assertEquals(await b.receive(), "world");
+  assertEquals(a.stats.messagesWritten, 2);
+  assertEquals(a.stats.bytesWritten, 12);
+  assertGreaterOrEqual(a.stats.writes, 1);
+  assertLessOrEqual(a.stats.writes, 2);
+  assertEquals(b.stats.messagesRead, 2);
+  assertEquals(b.stats.bytesRead, 12);
+  assertEquals(b.stats.messagesWritten, 0);
+  assertEquals(a.stats.messagesRead, 0);
+  assertGreaterOrEqual(a.stats.openedAt, before);
+  assertLessOrEqual(a.stats.openedAt, Date.now());
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection` decodes initialBytes before what the transport delivers", async () => {
+  const [ta, tb] = transportPair();
+  const codec = text(lines());
+  const conn = new Connection(ta, {
+    codec,
+    initialBytes: utf8.encode("first\nsec"),
+  });
+  await writeAll(tb, utf8.encode("ond\nthird\n"));
+  await tb.closeWrite();
+  assertEquals(await Array.fromAsync(conn), ["first", "second", "third"]);
+  assertEquals(conn.stats.messagesRead, 3);
+  await conn.close();
+  tb.close();
+});
+
+Deno.test("`Connection` delivers the good frames of initialBytes, then fails on a bad one", async () => {
+  const [ta, tb] = transportPair();
+  const codec = lengthPrefixed({ maxFrameLength: 16 });
+  const good = encodeAll(codec, [utf8.encode("ok")]);
+  const initialBytes = new Uint8Array(good.length + 4);
+  initialBytes.set(good);
+  initialBytes.set([0, 0, 1, 0], good.length); // length 256
+  const conn = new Connection(ta, { codec, initialBytes });
+  assertEquals(await conn.receive(), utf8.encode("ok"));
+  await assertRejects(() => conn.receive(), FrameTooLargeError);
+  await assertRejects(() => conn.closed, FrameTooLargeError);
+  tb.close();
+});
+
+Deno.test("`Connection.remoteAddr` reports the remoteAddr option instead of the transport's", async () => {
+  const [ta, tb] = transportPair();
+  const remoteAddr: Deno.NetAddr = {
+    transport: "tcp",
+    hostname: "192.0.2.1",
+    port: 56324,
+  };
+  const conn = new Connection(ta, { remoteAddr });
+  assertEquals(conn.remoteAddr, remoteAddr);
+  assertEquals(conn.localAddr, ta.localAddr);
+  const plain = new Connection(tb);
+  assertEquals(plain.remoteAddr, tb.remoteAddr);
+  assertStrictEquals(conn.transport, ta);
+  await conn.close();
+  await plain.close();
+});
+
+Deno.test("`Connection` reports real socket addresses over TCP", async () => {
+  const [c, s] = await tcpPair();
+  await using client = new Connection(c);
+  await using server = new Connection(s);
+  assertEquals(client.remoteAddr, server.localAddr);
+  assertEquals(server.remoteAddr, client.localAddr);
+  assertInstanceOf(client.closed, Promise);
+});
+
+Deno.test("`Connection` maps a reset by the peer to a NetError", async () => {
+  const [ta, tb] = transportPair({ capacity: 16 });
+  const conn = new Connection(ta, { codec: raw() });
+  tb.close();
+  // Writes into a pipe the peer closed fail with a connection error.
+  conn.write(new Uint8Array(64));
+  const err = await assertRejects(() => conn.closed);
+  assertInstanceOf(err, NetError);
+});
