@@ -715,6 +715,15 @@ export class Connection<In = Uint8Array, Out = In>
         } catch {
           // The error is recorded; closing goes on.
         }
+        // TLS sends close_notify on closeWrite(), not on close(): without
+        // it, a process that exits right after close() leaves its peer
+        // with an unexpected EOF. A peer that does not read gets a second.
+        if (
+          this.#error === null && !this.#writeClosed && "handshake" in this.#t
+        ) {
+          await settleWithin(this.#t.closeWrite(), 1000);
+          this.#writeClosed = true;
+        }
       }
       this.#finish(null);
     })();
@@ -845,6 +854,17 @@ export class Connection<In = Uint8Array, Out = In>
     }
     if (next < Infinity) this.#arm(next);
   }
+}
+
+/** Waits for `promise` to settle, at most `ms` milliseconds; never rejects. */
+function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    promise.then(noop, noop).finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function checkTimeout(value: number | undefined, name: string): number {
