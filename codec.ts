@@ -172,6 +172,21 @@ export class ByteBuffer {
   }
 
   /**
+   * Makes room for `n` more bytes and returns the whole underlying array:
+   * write at `length` onwards, then {@linkcode ByteBuffer.commit}. Unlike
+   * {@linkcode ByteBuffer.reserve} it creates no view (the fast path of
+   * encoders).
+   *
+   * @param n How many bytes to make room for.
+   * @returns The underlying array, valid until the next call that grows it.
+   */
+  ensure(n: number): Uint8Array {
+    const need = this.#len + n;
+    if (need > this.#buf.length) this.#grow(need);
+    return this.#buf;
+  }
+
+  /**
    * Adds `n` bytes written into the last {@linkcode ByteBuffer.reserve}d
    * view to the length.
    *
@@ -1006,10 +1021,19 @@ class LengthPrefixedEncoder implements Encoder<Uint8Array> {
       return;
     }
     const h = s.headerFixed;
-    const view = out.reserve(h + len);
-    if (s.offset > 0) view.set(s.prefix, 0);
-    writeField(view, s.offset, s.width, s.littleEndian, field);
-    view.set(message, h);
+    const buf = out.ensure(h + len);
+    const at = out.length;
+    if (s.offset > 0) buf.set(s.prefix, at);
+    if (s.width === 4 && !s.littleEndian) {
+      const f = at + s.offset;
+      buf[f] = field >>> 24;
+      buf[f + 1] = (field >>> 16) & 0xff;
+      buf[f + 2] = (field >>> 8) & 0xff;
+      buf[f + 3] = field & 0xff;
+    } else {
+      writeField(buf, at + s.offset, s.width, s.littleEndian, field);
+    }
+    if (len > 0) buf.set(message, at + h);
     out.commit(h + len);
   }
 

@@ -613,10 +613,8 @@ export class Connection<In = Uint8Array, Out = In>
   };
 
   #flushSoon(): void {
-    if (this.#flushTimer !== undefined) {
-      clearTimeout(this.#flushTimer);
-      this.#flushTimer = undefined;
-    }
+    // A pending flush timer is left to fire as a no-op: cheaper than
+    // clearing and re-arming one per read, and it is cleared at close.
     if (!this.#writing && this.#out.length > 0 && !this.#closedSettled) {
       void this.#writeLoop();
     }
