@@ -140,7 +140,7 @@ export interface ConnectionOptions<In, Out> extends TimeoutOptions {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const MIN_READ_BUFFER = 4096;
+const MIN_READ_BUFFER = 1024;
 
 function noop(): void {}
 
@@ -356,6 +356,8 @@ export class Connection<In = Uint8Array, Out = In>
     this.#claimFace("readable");
     this.#readable = new ReadableStream<In>({
       pull: async (controller) => {
+        // The consumer took every message handed out: replies go now.
+        this.#handedOut = false;
         const r = await this.#next();
         if (r.done) {
           controller.close();
@@ -366,6 +368,9 @@ export class Connection<In = Uint8Array, Out = In>
         while (this.#queueHead < this.#queue.length) {
           controller.enqueue(this.#shift());
         }
+        // Until the next pull, replies to them are coalesced as if they
+        // were still queued here.
+        this.#handedOut = true;
       },
       cancel: (reason) => {
         this.abort(reason);
@@ -459,8 +464,13 @@ export class Connection<In = Uint8Array, Out = In>
     this.#stats.messagesRead += this.#queue.length - before;
   }
 
+  /** Receives decoded messages (one function for the connection's life). */
+  readonly #emit = (m: In): void => void this.#queue.push(m);
+  /** The readable face handed out messages its consumer has not all taken. */
+  #handedOut = false;
+
   async #readOnce(): Promise<void> {
-    const emit = (m: In) => void this.#queue.push(m);
+    const emit = this.#emit;
     try {
       if (this.#readTimeout > 0 && this.#readWaitSince < 0) {
         this.#readWaitSince = performance.now();
@@ -545,13 +555,14 @@ export class Connection<In = Uint8Array, Out = In>
     this.#stats.messagesWritten++;
     this.#marks.add(added);
     if (!this.#writing) {
-      if (this.#queueHead === this.#queue.length) {
+      if (this.#queueHead === this.#queue.length && !this.#handedOut) {
         void this.#writeLoop();
-      } else if (this.#flushTimer === undefined) {
+      } else if (!this.#deferred) {
         // Messages of the last read are still being handled: their
-        // replies go out together when the last one is taken; the timer
-        // covers an application that stops taking them.
-        this.#flushTimer = setTimeout(this.#onFlushTimer, 0);
+        // replies go out together when the last one is taken; the shared
+        // sweep covers an application that stops taking them.
+        this.#deferred = true;
+        deferFlush(this.#sweepFlush);
       }
     }
     return this.#marks.writable;
@@ -606,15 +617,20 @@ export class Connection<In = Uint8Array, Out = In>
     });
   }
 
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #onFlushTimer = (): void => {
-    this.#flushTimer = undefined;
+  /** Whether this connection waits in the shared deferred-flush set. */
+  #deferred = false;
+  readonly #sweepFlush = (): void => {
+    this.#deferred = false;
     this.#flushSoon();
   };
 
   #flushSoon(): void {
-    // A pending flush timer is left to fire as a no-op: cheaper than
-    // clearing and re-arming one per read, and it is cleared at close.
+    if (this.#deferred) {
+      // The sweep timer is left to fire as a no-op: cheaper than clearing
+      // and re-arming one per read. It is cleared at close.
+      this.#deferred = false;
+      deferred.delete(this.#sweepFlush);
+    }
     if (!this.#writing && this.#out.length > 0 && !this.#closedSettled) {
       void this.#writeLoop();
     }
@@ -772,10 +788,8 @@ export class Connection<In = Uint8Array, Out = In>
     } catch {
       // Already closed.
     }
-    if (this.#flushTimer !== undefined) {
-      clearTimeout(this.#flushTimer);
-      this.#flushTimer = undefined;
-    }
+    this.#deferred = false;
+    undeferFlush(this.#sweepFlush);
     this.#marks.close(err ?? this.#closedError());
     const waiters = this.#flushWaiters;
     this.#flushWaiters = [];
@@ -851,6 +865,35 @@ export class Connection<In = Uint8Array, Out = In>
       next = Math.min(next, Math.max(due, now + 1));
     }
     if (next < Infinity) this.#arm(next);
+  }
+}
+
+/**
+ * The connections whose application stopped taking the messages of a read
+ * while replies wait: flushed on the next macrotask by one timer shared by
+ * every connection. The timer is cleared when the set empties, so no timer
+ * outlives the connections that need it.
+ */
+const deferred = new Set<() => void>();
+let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+
+function sweep(): void {
+  sweepTimer = undefined;
+  const flushes = [...deferred];
+  deferred.clear();
+  for (const flush of flushes) flush();
+}
+
+function deferFlush(flush: () => void): void {
+  deferred.add(flush);
+  sweepTimer ??= setTimeout(sweep, 0);
+}
+
+function undeferFlush(flush: () => void): void {
+  deferred.delete(flush);
+  if (deferred.size === 0 && sweepTimer !== undefined) {
+    clearTimeout(sweepTimer);
+    sweepTimer = undefined;
   }
 }
 
