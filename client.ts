@@ -130,6 +130,14 @@ export interface ConnectOptions<In, Out> extends TimeoutOptions {
    */
   proxyHeader?: ProxyHeaderInit;
   /**
+   * Receives byte messages as views into the read buffer, each valid only
+   * until the next message is asked for (see
+   * {@linkcode ConnectionOptions.borrow}).
+   *
+   * @default {false}
+   */
+  borrow?: boolean;
+  /**
    * Bytes queued at or above which `send()` waits.
    *
    * @default {65536}
@@ -325,6 +333,7 @@ export async function connect<In = Uint8Array, Out = In>(
   const connection = new Connection<In, Out>(conn, {
     ...(options.codec ? { codec: options.codec } : {}),
     ...pickTimeouts(options),
+    ...(options.borrow !== undefined ? { borrow: options.borrow } : {}),
     ...(options.highWaterMark !== undefined
       ? { highWaterMark: options.highWaterMark }
       : {}),

@@ -291,8 +291,12 @@ export interface Codec<In, Out = In> {
   readonly name: string;
   /** Whether frame boundaries are the wire's chunk boundaries (`raw`). */
   readonly unframed: boolean;
-  /** Returns a new decoder; each stream needs its own. */
-  decoder(): Decoder<In>;
+  /**
+   * Returns a new decoder; each stream needs its own.
+   *
+   * @param options Whether frames may be borrowed views.
+   */
+  decoder(options?: DecoderOptions): Decoder<In>;
   /** Returns a new encoder. */
   encoder(): Encoder<Out>;
   /** Returns a stream that turns bytes into messages. */
@@ -309,12 +313,28 @@ export interface Codec<In, Out = In> {
  */
 export type OversizePolicy = "error" | "skip";
 
+/** Options for {@linkcode Codec.decoder}. */
+export interface DecoderOptions {
+  /**
+   * Lets the decoder emit byte frames that are views into the chunk it
+   * was given, or into its own reused buffer: no copy and no allocation,
+   * but a frame is valid only until the next call to `decode()` or
+   * `finish()` (and, for chunk views, until the caller reuses the chunk's
+   * memory). Message layers (`text`, `json`) borrow from the framing under
+   * them, since they turn each frame into a string at once. Without it,
+   * every frame is the caller's to keep.
+   *
+   * @default {false}
+   */
+  borrow?: boolean;
+}
+
 /** The parts of a codec that {@linkcode createCodec} builds on. */
 export interface CodecParts<In, Out> {
   /** A short name for messages and logs. */
   name: string;
-  /** Returns a new decoder. */
-  decoder: () => Decoder<In>;
+  /** Returns a new decoder; it may ignore `borrow` and always copy. */
+  decoder: (options?: DecoderOptions) => Decoder<In>;
   /** Returns a new encoder. */
   encoder: () => Encoder<Out>;
   /**
@@ -453,6 +473,8 @@ export function encodeAll<T>(
  * decoder resumes exactly after the frame that failed.
  */
 abstract class ResumableDecoder<T> implements Decoder<T> {
+  /** Whether frames may be views (see {@linkcode DecoderOptions.borrow}). */
+  protected borrow = false;
   /** Bytes not yet scanned when the last scan threw. */
   #held: Uint8Array | null = null;
   /** Index in the data of the current scan up to which bytes are consumed. */
@@ -751,6 +773,9 @@ function writeField(
   }
 }
 
+/** The largest scratch buffer a borrowing decoder keeps for reuse. */
+const MAX_SCRATCH = 1 << 20;
+
 /** A header parse that needs more bytes. */
 const NEED_MORE = Number.MIN_SAFE_INTEGER;
 
@@ -770,8 +795,9 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
   /** The header size of the frame being filled. */
   #frameHead = 0;
 
-  constructor(spec: LengthSpec) {
+  constructor(spec: LengthSpec, borrow: boolean) {
     super();
+    this.borrow = borrow;
     this.#s = spec;
     this.#head = new Uint8Array(spec.headerMax);
   }
@@ -869,7 +895,8 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
         j = end;
       }
       if (j > i) {
-        const run = b.slice(i, j);
+        // Borrowing: the frames are views of the chunk itself.
+        const run = this.borrow ? b.subarray(i, j) : b.slice(i, j);
         const base = i;
         let k = 0;
         while (k < run.length) {
@@ -942,12 +969,27 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
   #startFrame(len: number, first: Uint8Array): void {
     this.#frameHead = this.#headerSize;
     this.#frameLen = len;
-    this.#frame = new Uint8Array(
-      Math.min(len, Math.max(EAGER_FRAME_BYTES, first.length * 2)),
-    );
-    this.#frame.set(first);
+    const size = Math.min(len, Math.max(EAGER_FRAME_BYTES, first.length * 2));
+    let frame: Uint8Array | undefined;
+    if (this.borrow) {
+      // Two scratch buffers take turns: the frame emitted from one stays
+      // intact while the next frame fills the other.
+      this.#flip ^= 1;
+      frame = this.#scratch[this.#flip];
+      if (frame !== undefined && frame.length < size) frame = undefined;
+    }
+    frame ??= new Uint8Array(size);
+    frame.set(first);
+    this.#frame = frame;
     this.#frameFill = first.length;
   }
+
+  /** Scratch buffers of borrowed frames that straddle reads. */
+  readonly #scratch: [Uint8Array | undefined, Uint8Array | undefined] = [
+    undefined,
+    undefined,
+  ];
+  #flip = 0;
 
   #fill(part: Uint8Array): void {
     let frame = this.#frame!;
@@ -961,10 +1003,15 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
     }
     frame.set(part, this.#frameFill);
     this.#frameFill = need;
+    if (this.borrow && need === this.#frameLen && need <= MAX_SCRATCH) {
+      this.#scratch[this.#flip] = frame;
+    }
   }
 
   #takeFrame(): Uint8Array {
-    const frame = this.#frame!;
+    const frame = this.borrow
+      ? this.#frame!.subarray(0, this.#frameLen)
+      : this.#frame!;
     this.#frame = null;
     this.#frameFill = 0;
     this.#frameLen = 0;
@@ -1094,7 +1141,7 @@ export function lengthPrefixed(
   const spec = buildLengthSpec(options);
   return createCodec({
     name: "lengthPrefixed",
-    decoder: () => new LengthPrefixedDecoder(spec),
+    decoder: (options) => new LengthPrefixedDecoder(spec, !!options?.borrow),
     encoder: () => new LengthPrefixedEncoder(spec),
   });
 }
@@ -1158,8 +1205,10 @@ class DelimitedDecoder extends ResumableDecoder<Uint8Array> {
     oversize: OversizePolicy,
     eof: EofPolicy,
     stripCR: boolean,
+    borrow: boolean,
   ) {
     super();
+    this.borrow = borrow;
     this.#delim = delim;
     this.#max = max;
     this.#oversizePolicy = oversize;
@@ -1225,7 +1274,7 @@ class DelimitedDecoder extends ResumableDecoder<Uint8Array> {
           j = at + dl;
         }
         if (j > i) {
-          const run = b.slice(i, j);
+          const run = this.borrow ? b.subarray(i, j) : b.slice(i, j);
           const base = i;
           let k = 0;
           while (k < run.length) {
@@ -1483,7 +1532,15 @@ export function delimited(options: DelimitedOptions): Codec<Uint8Array> {
   const { maxLength = 65536, oversize = "error", eof = "error" } = options;
   return createCodec({
     name: "delimited",
-    decoder: () => new DelimitedDecoder(delim, maxLength, oversize, eof, false),
+    decoder: (options) =>
+      new DelimitedDecoder(
+        delim,
+        maxLength,
+        oversize,
+        eof,
+        false,
+        !!options?.borrow,
+      ),
     encoder: () => new DelimitedEncoder(delim, maxLength),
   });
 }
@@ -1551,7 +1608,15 @@ export function lines(options: LinesOptions = {}): Codec<Uint8Array> {
   const encodeDelim = crlf ? new Uint8Array([0x0d, 0x0a]) : lf;
   return createCodec({
     name: "lines",
-    decoder: () => new DelimitedDecoder(lf, maxLength, oversize, eof, true),
+    decoder: (options) =>
+      new DelimitedDecoder(
+        lf,
+        maxLength,
+        oversize,
+        eof,
+        true,
+        !!options?.borrow,
+      ),
     encoder: () => new LinesEncoder(encodeDelim, maxLength, crlf),
   });
 }
@@ -1994,11 +2059,11 @@ export function raw(): Codec<Uint8Array> {
 const RAW: Codec<Uint8Array> = createCodec({
   name: "raw",
   unframed: true,
-  decoder: () => ({
+  decoder: (options) => ({
     buffered: 0,
     dropped: 0,
     decode(chunk: Uint8Array, emit: (frame: Uint8Array) => void): void {
-      if (chunk.length > 0) emit(chunk.slice());
+      if (chunk.length > 0) emit(options?.borrow ? chunk : chunk.slice());
     },
     finish(): void {},
   }),
@@ -2077,7 +2142,8 @@ export function mapCodec<In, Out, InnerIn, InnerOut>(
     name,
     unframed: inner.unframed,
     decoder: () => {
-      const d = inner.decoder();
+      // Each frame becomes a message at once: it can be borrowed.
+      const d = inner.decoder({ borrow: true });
       return {
         get buffered() {
           return d.buffered;
@@ -2117,7 +2183,8 @@ function streamingText(inner: Codec<Uint8Array>): Codec<string> {
     name: `text(${inner.name})`,
     unframed: true,
     decoder: () => {
-      const d = inner.decoder();
+      // Each frame becomes a message at once: it can be borrowed.
+      const d = inner.decoder({ borrow: true });
       let td = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
       let offset = 0;
       const decodeText = (bytes: Uint8Array, stream: boolean): string => {

@@ -2290,3 +2290,80 @@ Deno.test("`encodeStream()` errors the stream with FrameTooLargeError for an ove
     "Cannot encode frame",
   );
 });
+
+// ---------------------------------------------------------------------------
+// Borrowed frames
+
+/** Decodes with a borrowing decoder, copying each frame as it is emitted. */
+function decodeBorrowed(
+  codec: Codec<Uint8Array>,
+  chunks: Uint8Array[],
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const d = codec.decoder({ borrow: true });
+  // The caller's buffer is reused for every chunk, as a connection does.
+  const shared = new Uint8Array(Math.max(1, ...chunks.map((c) => c.length)));
+  const emit = (f: Uint8Array) => void out.push(f.slice());
+  for (const c of chunks) {
+    shared.set(c);
+    d.decode(shared.subarray(0, c.length), emit);
+    shared.fill(0xee);
+  }
+  d.finish(emit);
+  return out;
+}
+
+Deno.test("`Codec.decoder({ borrow: true })` yields the same frames as an owning decoder under any chunking", () => {
+  const codecs: Codec<Uint8Array>[] = [
+    lengthPrefixed(),
+    lengthPrefixed({ lengthBytes: "varint" }),
+    delimited({ delimiter: "\r\n" }),
+    lines(),
+    fixedLength(3),
+    netstring(),
+  ];
+  for (const codec of codecs) {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 20 }),
+        fc.array(fc.nat({ max: 4096 }), { maxLength: 12 }),
+        (raw, cuts) => {
+          const msgs = codec.name === "fixedLength"
+            ? raw.map(() => new Uint8Array([1, 2, 3]))
+            : codec.name === "lines" || codec.name === "delimited"
+            ? raw.map((m) => m.map((b) => b === 0x0a || b === 0x0d ? 0x20 : b))
+            : raw;
+          const wire = encodeAll(codec, msgs);
+          const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))]
+            .sort((a, b) => a - b);
+          const chunks: Uint8Array[] = [];
+          let prev = 0;
+          for (const p of points) {
+            chunks.push(wire.subarray(prev, p));
+            prev = p;
+          }
+          chunks.push(wire.subarray(prev));
+          assertEquals(decodeBorrowed(codec, chunks), msgs);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  }
+});
+
+Deno.test("`Codec.decoder({ borrow: true })` emits views of the chunk instead of copies", () => {
+  const wire = encodeAll(lengthPrefixed(), [
+    utf8.encode("ab"),
+    utf8.encode("c"),
+  ]);
+  const frames: Uint8Array[] = [];
+  lengthPrefixed().decoder({ borrow: true }).decode(
+    wire,
+    (f) => frames.push(f),
+  );
+  assertEquals(frames.length, 2);
+  for (const f of frames) assertStrictEquals(f.buffer, wire.buffer);
+  const owned: Uint8Array[] = [];
+  lengthPrefixed().decoder().decode(wire, (f) => owned.push(f));
+  for (const f of owned) assert(f.buffer !== wire.buffer);
+});

@@ -104,6 +104,18 @@ export interface ConnectionOptions<In, Out> extends TimeoutOptions {
    */
   codec?: Codec<In, Out>;
   /**
+   * Receives byte messages as views into the connection's read buffer
+   * instead of copies: no allocation per read, but each message is valid
+   * only until the next message is asked for (`receive()`, the next loop
+   * of `for await`). For handlers that use or copy a message before taking
+   * the next — an echo that writes it back, a parser that decodes it.
+   * The `readable` face always copies. Text and JSON codecs gain nothing:
+   * they borrow inside already.
+   *
+   * @default {false}
+   */
+  borrow?: boolean;
+  /**
    * Bytes queued for writing at or above which {@linkcode Connection.send}
    * waits and {@linkcode Connection.write} returns `false`.
    *
@@ -144,6 +156,15 @@ const MIN_READ_BUFFER = 1024;
 
 function noop(): void {}
 
+function identity<T>(value: T): T {
+  return value;
+}
+
+/** A copy of a borrowed byte message, for a consumer that may keep it. */
+function ownMessage<T>(value: T): T {
+  return (value instanceof Uint8Array ? value.slice() : value) as T;
+}
+
 /**
  * A framed, full-duplex connection: send and receive messages through a
  * codec, with backpressure, timeouts, half-close and statistics.
@@ -170,6 +191,7 @@ export class Connection<In = Uint8Array, Out = In>
   implements AsyncIterable<In>, AsyncDisposable {
   readonly #t: Transport;
   readonly #decoder: Decoder<In>;
+  readonly #borrow: boolean;
   readonly #encoderImpl;
   readonly #remoteAddr: Deno.Addr;
   readonly #stats: ConnectionStats;
@@ -224,7 +246,8 @@ export class Connection<In = Uint8Array, Out = In>
     const codec = options.codec ??
       (raw() as unknown as Codec<In, Out>);
     this.#t = transport;
-    this.#decoder = codec.decoder();
+    this.#borrow = options.borrow ?? false;
+    this.#decoder = codec.decoder({ borrow: this.#borrow });
     this.#encoderImpl = codec.encoder();
     this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
     this.#marks = new WaterMarks({
@@ -363,10 +386,11 @@ export class Connection<In = Uint8Array, Out = In>
           controller.close();
           return;
         }
-        controller.enqueue(r.value);
+        const own = this.#borrow ? ownMessage : identity;
+        controller.enqueue(own(r.value));
         // Hand over the rest of this read's messages in the same pull.
         while (this.#queueHead < this.#queue.length) {
-          controller.enqueue(this.#shift());
+          controller.enqueue(own(this.#shift()));
         }
         // Until the next pull, replies to them are coalesced as if they
         // were still queued here.

@@ -604,3 +604,37 @@ Deno.test("`Connection` maps a reset by the peer to a NetError", async () => {
   const err = await assertRejects(() => conn.closed);
   assertInstanceOf(err, NetError);
 });
+
+Deno.test("`Connection` with `borrow` delivers every message intact when each is used before the next", async () => {
+  const [a, b] = connectionPair({ codec: lengthPrefixed(), maxReadSize: 7 });
+  const borrowing = new Connection(b.transport, {
+    codec: lengthPrefixed(),
+    borrow: true,
+  });
+  const msgs = Array.from(
+    { length: 200 },
+    (_, i) => utf8.encode(`message ${i} `.repeat(1 + (i % 5))),
+  );
+  for (const m of msgs) a.write(m);
+  await a.closeWrite();
+  const got: string[] = [];
+  for await (const m of borrowing) got.push(new TextDecoder().decode(m));
+  assertEquals(got, msgs.map((m) => new TextDecoder().decode(m)));
+  await borrowing.close();
+  await a.close();
+});
+
+Deno.test("`Connection.readable` copies borrowed messages, so a consumer may keep them", async () => {
+  const [a, b] = connectionPair({ codec: lengthPrefixed() });
+  const borrowing = new Connection(b.transport, {
+    codec: lengthPrefixed(),
+    borrow: true,
+  });
+  const msgs = Array.from({ length: 50 }, (_, i) => utf8.encode(`m${i}`));
+  for (const m of msgs) a.write(m);
+  await a.closeWrite();
+  const kept = await Array.fromAsync(borrowing.readable);
+  assertEquals(kept, msgs);
+  await borrowing.close();
+  await a.close();
+});

@@ -189,6 +189,14 @@ export interface ServeOptions<In, Out> extends TimeoutOptions {
    */
   keepAlive?: boolean;
   /**
+   * Receives byte messages as views into the read buffer, each valid only
+   * until the next message is asked for (see
+   * {@linkcode ConnectionOptions.borrow}).
+   *
+   * @default {false}
+   */
+  borrow?: boolean;
+  /**
    * Bytes queued at or above which `send()` waits.
    *
    * @default {65536}
@@ -445,6 +453,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     const connection = new Connection<In, Out>(conn, {
       ...(o.codec ? { codec: o.codec } : {}),
       ...pickTimeouts(o),
+      ...(o.borrow !== undefined ? { borrow: o.borrow } : {}),
       ...(o.highWaterMark !== undefined
         ? { highWaterMark: o.highWaterMark }
         : {}),
