@@ -886,6 +886,19 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
     // The fast path: the whole frames inside the chunk share one copy of
     // their bytes (one allocation per run of frames, not one per frame).
     while (i < n) {
+      if (this.borrow) {
+        // Borrowing: one pass, each frame a view of the chunk.
+        for (;;) {
+          const len = this.#parseHeader(b, i, n);
+          if (len < 0 || len > s.max) break;
+          const start = i + this.#headerSize;
+          const end = start + len;
+          if (end > n) break;
+          i = this.pos = end;
+          emit(b.subarray(start, end));
+        }
+        if (i >= n) return;
+      }
       let j = i;
       for (;;) {
         const len = this.#parseHeader(b, j, n);
@@ -895,8 +908,7 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
         j = end;
       }
       if (j > i) {
-        // Borrowing: the frames are views of the chunk itself.
-        const run = this.borrow ? b.subarray(i, j) : b.slice(i, j);
+        const run = b.slice(i, j);
         const base = i;
         let k = 0;
         while (k < run.length) {
