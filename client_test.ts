@@ -23,6 +23,7 @@ import {
 } from "./errors.ts";
 import { formatAddr, serve, type Server } from "./server.ts";
 
+import { testCert } from "./_test_utils.ts";
 // ---------------------------------------------------------------------------
 // Helpers
 
@@ -42,57 +43,6 @@ function portOf(server: { addr: Deno.Addr }): number {
 /** A line echo handler. */
 async function echo(conn: Connection<string>): Promise<void> {
   for await (const line of conn) await conn.send(line);
-}
-
-let certPromise: Promise<{ cert: string; key: string }> | undefined;
-
-/**
- * A self-signed certificate for localhost and 127.0.0.1 made with openssl
- * (CA:FALSE, as rustls wants of a server certificate), made once.
- */
-function testCert(): Promise<{ cert: string; key: string }> {
-  certPromise ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "netkit_cert_" });
-    try {
-      const { success, stderr } = await new Deno.Command("openssl", {
-        args: [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          `${dir}/key.pem`,
-          "-out",
-          `${dir}/cert.pem`,
-          "-days",
-          "2",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "basicConstraints=critical,CA:FALSE",
-          "-addext",
-          "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      if (!success) {
-        throw new Error(
-          `Cannot make a test certificate: ${new TextDecoder().decode(stderr)}`,
-        );
-      }
-      return {
-        cert: await Deno.readTextFile(`${dir}/cert.pem`),
-        key: await Deno.readTextFile(`${dir}/key.pem`),
-      };
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  })();
-  return certPromise;
 }
 
 /**

@@ -22,25 +22,11 @@ import {
 } from "./errors.ts";
 import { connectionPair, transportPair } from "./testing.ts";
 
+import { stillPending } from "./_test_utils.ts";
 // ---------------------------------------------------------------------------
 // Helpers
 
 const utf8 = new TextEncoder();
-const PENDING = Symbol("pending");
-
-/** Whether `p` is still pending after `ms` milliseconds. */
-async function stillPending(p: Promise<unknown>, ms = 50): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<typeof PENDING>((resolve) => {
-    timer = setTimeout(() => resolve(PENDING), ms);
-  });
-  const result = await Promise.race([
-    p.then(() => "settled", () => "settled"),
-    expired,
-  ]);
-  clearTimeout(timer);
-  return result === PENDING;
-}
 
 /** Two ends of a real TCP connection on loopback. */
 async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {

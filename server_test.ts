@@ -25,12 +25,12 @@ import {
 import { encodeProxyHeader, ProxyProtocolError } from "./proxy_protocol.ts";
 import { formatAddr, serve } from "./server.ts";
 
+import { stillPending, testCert } from "./_test_utils.ts";
 // ---------------------------------------------------------------------------
 // Helpers
 
 const LINES = text(lines());
 const utf8 = new TextEncoder();
-const PENDING = Symbol("pending");
 
 /** The TCP port of a server. */
 function portOf(server: { addr: Deno.Addr }): number {
@@ -45,20 +45,6 @@ async function echo(conn: Connection<string>): Promise<void> {
 /** Resolves after `ms` milliseconds. */
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Whether `p` is still pending after `ms` milliseconds. */
-async function stillPending(p: Promise<unknown>, ms = 50): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<typeof PENDING>((resolve) => {
-    timer = setTimeout(() => resolve(PENDING), ms);
-  });
-  const result = await Promise.race([
-    p.then(() => "settled", () => "settled"),
-    expired,
-  ]);
-  clearTimeout(timer);
-  return result === PENDING;
 }
 
 /** Polls `condition` until it holds, failing after `ms` milliseconds. */
@@ -132,57 +118,6 @@ async function readToEnd(
     at += c.length;
   }
   return { text: new TextDecoder().decode(all), end };
-}
-
-let certPromise: Promise<{ cert: string; key: string }> | undefined;
-
-/**
- * A self-signed certificate for localhost and 127.0.0.1 made with openssl
- * (CA:FALSE, as rustls wants of a server certificate), made once.
- */
-function testCert(): Promise<{ cert: string; key: string }> {
-  certPromise ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "netkit_cert_" });
-    try {
-      const { success, stderr } = await new Deno.Command("openssl", {
-        args: [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          `${dir}/key.pem`,
-          "-out",
-          `${dir}/cert.pem`,
-          "-days",
-          "2",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "basicConstraints=critical,CA:FALSE",
-          "-addext",
-          "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      if (!success) {
-        throw new Error(
-          `Cannot make a test certificate: ${new TextDecoder().decode(stderr)}`,
-        );
-      }
-      return {
-        cert: await Deno.readTextFile(`${dir}/cert.pem`),
-        key: await Deno.readTextFile(`${dir}/key.pem`),
-      };
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  })();
-  return certPromise;
 }
 
 // ---------------------------------------------------------------------------

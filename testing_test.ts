@@ -30,21 +30,6 @@ import {
 } from "./testing.ts";
 
 const utf8 = new TextEncoder();
-const PENDING = Symbol("pending");
-
-/** Whether `p` is still pending after `ms` milliseconds. */
-async function stillPending(p: Promise<unknown>, ms = 20): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<typeof PENDING>((resolve) => {
-    timer = setTimeout(() => resolve(PENDING), ms);
-  });
-  const result = await Promise.race([
-    p.then(() => "settled", () => "settled"),
-    expired,
-  ]);
-  clearTimeout(timer);
-  return result === PENDING;
-}
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -56,6 +41,7 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+import { stillPending } from "./_test_utils.ts";
 // ---------------------------------------------------------------------------
 // transportPair()
 

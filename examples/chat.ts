@@ -46,6 +46,7 @@ import {
   type Server,
   text,
 } from "../mod.ts";
+import { integer, runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/chat.ts [options]
 
@@ -66,20 +67,6 @@ interface Settings {
   port: number;
   maxLineLength: number;
   maxQueued: number;
-}
-
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function integer(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(
-      `--${flag} must be an integer of at least ${min}, received "${value}"`,
-    );
-  }
-  return n;
 }
 
 function parse(argv: string[]): Settings | null {
@@ -205,13 +192,7 @@ async function runServer(s: Settings): Promise<void> {
     }
     void server.shutdown({ timeout: 2000 });
   };
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const sig of signals) Deno.addSignalListener(sig, stop);
-  try {
-    await server.finished;
-  } finally {
-    for (const sig of signals) Deno.removeSignalListener(sig, stop);
-  }
+  await untilSignal(stop, server.finished);
   console.error(`stopped after ${server.stats.accepted} connections`);
 }
 
@@ -261,26 +242,12 @@ async function runClient(s: Settings): Promise<void> {
  * @param argv The command-line arguments.
  * @returns The exit code.
  */
-async function main(argv: string[]): Promise<number> {
-  let s: Settings | null;
-  try {
-    s = parse(argv);
-  } catch (err) {
-    console.error(`chat: ${(err as Error).message}`);
-    return 2;
-  }
-  if (s === null) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+function main(argv: string[]): Promise<number> {
+  return runMain("chat", HELP, argv, parse, async (s) => {
     if (s.mode === "server") await runServer(s);
     else await runClient(s);
     return 0;
-  } catch (err) {
-    console.error(`chat: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -30,6 +30,7 @@
  */
 
 import { formatAddr, lines, serve, text } from "../mod.ts";
+import { integer, runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run --allow-run examples/cluster.ts [options]
 
@@ -47,20 +48,6 @@ interface Settings {
   shutdownTimeout: number;
   /** Set in a worker process: its number, from 1. */
   worker: number | null;
-}
-
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function integer(value: string | undefined, flag: string, min: number) {
-  const n = Number(value);
-  if (value === undefined || !Number.isInteger(n) || n < min) {
-    throw new UsageError(
-      `--${flag} must be an integer of at least ${min}, received "${value}"`,
-    );
-  }
-  return n;
 }
 
 /** Parses `--flag value` and `--flag=value` pairs; `null` for `--help`. */
@@ -119,10 +106,7 @@ async function runWorker(s: Settings, id: number): Promise<number> {
     `worker ${id} (pid ${Deno.pid}) listening on ${formatAddr(server.addr)}`,
   );
   const stop = () => void server.shutdown();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const sig of signals) Deno.addSignalListener(sig, stop);
-  await server.finished;
-  for (const sig of signals) Deno.removeSignalListener(sig, stop);
+  await untilSignal(stop, server.finished);
   console.error(
     `worker ${id} stopped after ${server.stats.accepted} connections`,
   );
@@ -251,26 +235,12 @@ async function runParent(s: Settings): Promise<number> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  let s: Settings | null;
-  try {
-    s = parse(argv);
-  } catch (err) {
-    console.error(`cluster: ${(err as Error).message}`);
-    return 2;
-  }
-  if (s === null) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+function main(argv: string[]): Promise<number> {
+  return runMain("cluster", HELP, argv, parse, async (s) => {
     return s.worker !== null
       ? await runWorker(s, s.worker)
       : await runParent(s);
-  } catch (err) {
-    console.error(`cluster: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -30,6 +30,7 @@ import {
   type ServeOptions,
   text,
 } from "../mod.ts";
+import { integer, oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/echo.ts [options]
 
@@ -74,33 +75,6 @@ interface Settings {
   caCert: string | undefined;
   proxyProtocol: "off" | "v1" | "v2" | "any";
   trust: string[];
-}
-
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function integer(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(
-      `--${flag} must be an integer of at least ${min}, received "${value}"`,
-    );
-  }
-  return n;
-}
-
-function oneOf<T extends string>(
-  value: string,
-  flag: string,
-  allowed: readonly T[],
-): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(
-      `--${flag} must be one of ${allowed.join(", ")}, received "${value}"`,
-    );
-  }
-  return value as T;
 }
 
 function parse(argv: string[]): Settings | null {
@@ -311,19 +285,8 @@ async function runClient(s: Settings, port: number): Promise<void> {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  let s: Settings | null;
-  try {
-    s = parse(argv);
-  } catch (err) {
-    console.error(`echo: ${(err as Error).message}`);
-    return 2;
-  }
-  if (s === null) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+function main(argv: string[]): Promise<number> {
+  return runMain("echo", HELP, argv, parse, async (s) => {
     if (s.mode === "client") {
       await runClient(s, s.port);
       return 0;
@@ -341,19 +304,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const stop = () => void server.shutdown();
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    for (const sig of signals) Deno.addSignalListener(sig, stop);
-    await server.finished;
-    for (const sig of signals) Deno.removeSignalListener(sig, stop);
+    await untilSignal(stop, server.finished);
     console.error(
       `stopped after ${server.stats.accepted} connections (${server.stats.rejected} rejected, ${server.stats.errors} errors)`,
     );
     return 0;
-  } catch (err) {
-    const e = err as Error;
-    console.error(`echo: ${e.message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -57,6 +57,7 @@ import {
   type Server,
   TimeoutError,
 } from "../mod.ts";
+import { integer, oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/json_rpc.ts [options]
 
@@ -126,33 +127,6 @@ interface Settings {
   timeout: number;
   method: Method;
   params: unknown;
-}
-
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function integer(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(
-      `--${flag} must be an integer of at least ${min}, received "${value}"`,
-    );
-  }
-  return n;
-}
-
-function oneOf<T extends string>(
-  value: string,
-  flag: string,
-  allowed: readonly T[],
-): T {
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(
-      `--${flag} must be one of ${allowed.join(", ")}, received "${value}"`,
-    );
-  }
-  return value as T;
 }
 
 function parse(argv: string[]): Settings | null {
@@ -535,19 +509,8 @@ async function showFailures(s: Settings, port: number): Promise<void> {
  * @param argv The command-line arguments.
  * @returns The exit code: 1 when a request failed.
  */
-async function main(argv: string[]): Promise<number> {
-  let s: Settings | null;
-  try {
-    s = parse(argv);
-  } catch (err) {
-    console.error(`json_rpc: ${(err as Error).message}`);
-    return 2;
-  }
-  if (s === null) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+function main(argv: string[]): Promise<number> {
+  return runMain("json_rpc", HELP, argv, parse, async (s) => {
     if (s.mode === "client") {
       return await runClient(s, s.port) === 0 ? 0 : 1;
     }
@@ -564,15 +527,9 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     const stop = () => void server.shutdown({ timeout: 2000 });
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    for (const sig of signals) Deno.addSignalListener(sig, stop);
-    await server.finished;
-    for (const sig of signals) Deno.removeSignalListener(sig, stop);
+    await untilSignal(stop, server.finished);
     return 0;
-  } catch (err) {
-    console.error(`json_rpc: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -53,6 +53,7 @@ import {
   text,
   throttle,
 } from "../mod.ts";
+import { integer, runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/throttle.ts [options]
 
@@ -74,20 +75,6 @@ interface Settings {
   port: number;
   bytes: number;
   rate: number;
-}
-
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function integer(value: string, flag: string, min: number, max: number) {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(
-      `--${flag} must be an integer from ${min} to ${max}, received "${value}"`,
-    );
-  }
-  return n;
 }
 
 function parse(argv: string[]): Settings | null {
@@ -259,19 +246,8 @@ async function download(s: Settings, port: number): Promise<void> {
  * @param argv The command-line arguments.
  * @returns The exit code.
  */
-async function main(argv: string[]): Promise<number> {
-  let s: Settings | null;
-  try {
-    s = parse(argv);
-  } catch (err) {
-    console.error(`throttle: ${(err as Error).message}`);
-    return 2;
-  }
-  if (s === null) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+function main(argv: string[]): Promise<number> {
+  return runMain("throttle", HELP, argv, parse, async (s) => {
     if (s.mode === "client") {
       await download(s, s.port);
       return 0;
@@ -288,15 +264,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const stop = () => void server.shutdown({ timeout: 2000 });
-    const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-    for (const sig of signals) Deno.addSignalListener(sig, stop);
-    await server.finished;
-    for (const sig of signals) Deno.removeSignalListener(sig, stop);
+    await untilSignal(stop, server.finished);
     return 0;
-  } catch (err) {
-    console.error(`throttle: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.main) {

@@ -35,6 +35,7 @@
 
 import { parseArgs } from "@std/cli";
 import { connect, formatAddr, serve, type Server } from "../mod.ts";
+import { runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP =
   `Usage: deno run -N -R -W --allow-run=openssl examples/tls_echo.ts [options]
@@ -62,10 +63,6 @@ interface Settings {
   caCert: string | undefined;
   message: string;
   generate: string | undefined;
-}
-
-class UsageError extends Error {
-  override name = "UsageError";
 }
 
 function parse(argv: string[]): Settings | null {
@@ -250,13 +247,7 @@ async function runClient(
 
 async function serveUntilSignal(server: Server): Promise<void> {
   const stop = () => void server.shutdown({ timeout: 2000 });
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const sig of signals) Deno.addSignalListener(sig, stop);
-  try {
-    await server.finished;
-  } finally {
-    for (const sig of signals) Deno.removeSignalListener(sig, stop);
-  }
+  await untilSignal(stop, server.finished);
 }
 
 /**
@@ -265,19 +256,8 @@ async function serveUntilSignal(server: Server): Promise<void> {
  * @param argv The command-line arguments.
  * @returns The exit code.
  */
-async function main(argv: string[]): Promise<number> {
-  let s: Settings | null;
-  try {
-    s = parse(argv);
-  } catch (err) {
-    console.error(`tls_echo: ${(err as Error).message}`);
-    return 2;
-  }
-  if (s === null) {
-    console.log(HELP);
-    return 0;
-  }
-  try {
+function main(argv: string[]): Promise<number> {
+  return runMain("tls_echo", HELP, argv, parse, async (s) => {
     if (s.generate !== undefined) {
       const files = await generate(s.generate);
       console.log(`wrote ${files.cert} and ${files.key}`);
@@ -312,10 +292,7 @@ async function main(argv: string[]): Promise<number> {
       await Deno.remove(dir, { recursive: true });
     }
     return 0;
-  } catch (err) {
-    console.error(`tls_echo: ${(err as Error).message}`);
-    return 1;
-  }
+  });
 }
 
 if (import.meta.main) {

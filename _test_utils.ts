@@ -1,0 +1,73 @@
+// Copyright 2026 the netkit authors. MIT license.
+// Helpers shared by the test files (not part of the package).
+
+const PENDING = Symbol("pending");
+
+/** Whether `p` is still pending after `ms` milliseconds. */
+export async function stillPending(
+  p: Promise<unknown>,
+  ms = 50,
+): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<typeof PENDING>((resolve) => {
+    timer = setTimeout(() => resolve(PENDING), ms);
+  });
+  const result = await Promise.race([
+    p.then(() => "settled", () => "settled"),
+    expired,
+  ]);
+  clearTimeout(timer);
+  return result === PENDING;
+}
+
+let certPromise: Promise<{ cert: string; key: string }> | undefined;
+
+/**
+ * A self-signed certificate for localhost and 127.0.0.1 made with openssl
+ * (CA:FALSE, as rustls wants of a server certificate), made once per test
+ * file.
+ */
+export function testCert(): Promise<{ cert: string; key: string }> {
+  certPromise ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "netkit_cert_" });
+    try {
+      const { success, stderr } = await new Deno.Command("openssl", {
+        args: [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          `${dir}/key.pem`,
+          "-out",
+          `${dir}/cert.pem`,
+          "-days",
+          "2",
+          "-subj",
+          "/CN=localhost",
+          "-addext",
+          "basicConstraints=critical,CA:FALSE",
+          "-addext",
+          "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!success) {
+        throw new Error(
+          `Cannot make a test certificate: ${new TextDecoder().decode(stderr)}`,
+        );
+      }
+      return {
+        cert: await Deno.readTextFile(`${dir}/cert.pem`),
+        key: await Deno.readTextFile(`${dir}/key.pem`),
+      };
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  })();
+  return certPromise;
+}
