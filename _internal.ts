@@ -15,8 +15,8 @@ export function pickTimeouts(options: TimeoutOptions): TimeoutOptions {
 }
 
 /**
- * Ends the read side of a connection as seen by its reader: messages
- * already decoded are still delivered, then iteration ends. Registered by
- * each Connection; used by a server's graceful shutdown.
+ * The method that ends the read side of a connection as seen by its
+ * reader: messages already decoded are still delivered, then iteration
+ * ends. Used by a server's graceful shutdown.
  */
-export const stopReading: WeakMap<object, () => void> = new WeakMap();
+export const stopReading: unique symbol = Symbol("netkit.stopReading");

@@ -167,6 +167,36 @@ function ownMessage<T>(value: T): T {
 }
 
 /**
+ * The connections whose application stopped taking the messages of a read
+ * while replies wait: flushed on the next macrotask by one timer shared by
+ * every connection. The timer is cleared when the set empties, so no timer
+ * outlives the connections that need it.
+ */
+const sweepFlush = Symbol("sweepFlush");
+const deferred = new Set<{ [sweepFlush](): void }>();
+let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+
+function sweep(): void {
+  sweepTimer = undefined;
+  const conns = [...deferred];
+  deferred.clear();
+  for (const conn of conns) conn[sweepFlush]();
+}
+
+function deferFlush(conn: { [sweepFlush](): void }): void {
+  deferred.add(conn);
+  sweepTimer ??= setTimeout(sweep, 0);
+}
+
+function undeferFlush(conn: { [sweepFlush](): void }): void {
+  deferred.delete(conn);
+  if (deferred.size === 0 && sweepTimer !== undefined) {
+    clearTimeout(sweepTimer);
+    sweepTimer = undefined;
+  }
+}
+
+/**
  * A framed, full-duplex connection: send and receive messages through a
  * codec, with backpressure, timeouts, half-close and statistics.
  *
@@ -226,9 +256,12 @@ export class Connection<In = Uint8Array, Out = In>
   #error: Error | null = null;
   #closedSettled = false;
   #closing: Promise<void> | null = null;
-  readonly #closed: Promise<void>;
-  #resolveClosed!: () => void;
-  #rejectClosed!: (err: Error) => void;
+  /** Made when first asked for: most connections are never awaited. */
+  #closed: Promise<void> | null = null;
+  #resolveClosed: (() => void) | null = null;
+  #rejectClosed: ((err: Error) => void) | null = null;
+  /** How the connection ended, once it has: null for a clean close. */
+  #endedWith: Error | null | undefined = undefined;
 
   // Timeouts: one timer, re-armed lazily at the nearest deadline.
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -273,19 +306,16 @@ export class Connection<In = Uint8Array, Out = In>
       writes: 0,
       openedAt: Date.now(),
     };
-    this.#closed = new Promise<void>((resolve, reject) => {
-      this.#resolveClosed = resolve;
-      this.#rejectClosed = reject;
-    });
-    this.#closed.catch(noop);
     this.#lastActivity = performance.now();
     if (this.#idleTimeout > 0) {
       this.#arm(this.#lastActivity + this.#idleTimeout);
     }
-    stopReading.set(this, () => {
-      this.#readStopped = true;
-      this.#wakeReader?.();
-    });
+  }
+
+  /** Reads no more from the socket (a server's graceful shutdown). */
+  [stopReading](): void {
+    this.#readStopped = true;
+    this.#wakeReader?.();
   }
 
   /** Set by a server's graceful shutdown: read no more from the socket. */
@@ -333,6 +363,21 @@ export class Connection<In = Uint8Array, Out = In>
    * rejects with the error after an abort, a timeout or a socket error.
    */
   get closed(): Promise<void> {
+    if (this.#closed === null) {
+      const ended = this.#endedWith;
+      if (ended === null) {
+        this.#closed = RESOLVED;
+      } else if (ended !== undefined) {
+        this.#closed = Promise.reject(ended);
+        this.#closed.catch(noop);
+      } else {
+        this.#closed = new Promise<void>((resolve, reject) => {
+          this.#resolveClosed = resolve;
+          this.#rejectClosed = reject;
+        });
+        this.#closed.catch(noop);
+      }
+    }
     return this.#closed;
   }
 
@@ -587,7 +632,7 @@ export class Connection<In = Uint8Array, Out = In>
         // replies go out together when the last one is taken; the shared
         // sweep covers an application that stops taking them.
         this.#deferred = true;
-        deferFlush(this.#sweepFlush);
+        deferFlush(this);
       }
     }
     return this.#marks.writable;
@@ -644,17 +689,18 @@ export class Connection<In = Uint8Array, Out = In>
 
   /** Whether this connection waits in the shared deferred-flush set. */
   #deferred = false;
-  readonly #sweepFlush = (): void => {
+  /** Called by the shared sweep timer. */
+  [sweepFlush](): void {
     this.#deferred = false;
     this.#flushSoon();
-  };
+  }
 
   #flushSoon(): void {
     if (this.#deferred) {
       // The sweep timer is left to fire as a no-op: cheaper than clearing
       // and re-arming one per read. It is cleared at close.
       this.#deferred = false;
-      deferred.delete(this.#sweepFlush);
+      deferred.delete(this);
     }
     if (!this.#writing && this.#out.length > 0 && !this.#closedSettled) {
       void this.#writeLoop();
@@ -814,13 +860,14 @@ export class Connection<In = Uint8Array, Out = In>
       // Already closed.
     }
     this.#deferred = false;
-    undeferFlush(this.#sweepFlush);
+    undeferFlush(this);
     this.#marks.close(err ?? this.#closedError());
     const waiters = this.#flushWaiters;
     this.#flushWaiters = [];
     for (const w of waiters) w();
-    if (err) this.#rejectClosed(err);
-    else this.#resolveClosed();
+    this.#endedWith = err;
+    if (err) this.#rejectClosed?.(err);
+    else this.#resolveClosed?.();
   }
 
   /** The error for an operation on a closed connection. */
@@ -890,35 +937,6 @@ export class Connection<In = Uint8Array, Out = In>
       next = Math.min(next, Math.max(due, now + 1));
     }
     if (next < Infinity) this.#arm(next);
-  }
-}
-
-/**
- * The connections whose application stopped taking the messages of a read
- * while replies wait: flushed on the next macrotask by one timer shared by
- * every connection. The timer is cleared when the set empties, so no timer
- * outlives the connections that need it.
- */
-const deferred = new Set<() => void>();
-let sweepTimer: ReturnType<typeof setTimeout> | undefined;
-
-function sweep(): void {
-  sweepTimer = undefined;
-  const flushes = [...deferred];
-  deferred.clear();
-  for (const flush of flushes) flush();
-}
-
-function deferFlush(flush: () => void): void {
-  deferred.add(flush);
-  sweepTimer ??= setTimeout(sweep, 0);
-}
-
-function undeferFlush(flush: () => void): void {
-  deferred.delete(flush);
-  if (deferred.size === 0 && sweepTimer !== undefined) {
-    clearTimeout(sweepTimer);
-    sweepTimer = undefined;
   }
 }
 

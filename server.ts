@@ -613,7 +613,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         // Already closed.
       }
     }
-    for (const conn of this.#connections) stopReading.get(conn)?.();
+    for (const conn of this.#connections) conn[stopReading]();
     this.#shutdown = (async () => {
       await this.#acceptLoop;
       const all = this.#drained();
