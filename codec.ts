@@ -888,6 +888,22 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
     while (i < n) {
       if (this.borrow) {
         // Borrowing: one pass, each frame a view of the chunk.
+        if (s.width === 4 && !s.littleEndian && s.offset === 0) {
+          // The default header, read inline.
+          const max = s.max;
+          const delta = s.delta;
+          while (n - i >= 4) {
+            const len = (((b[i]! << 24) | (b[i + 1]! << 16) |
+              (b[i + 2]! << 8) | b[i + 3]!) >>> 0) + delta;
+            if (len < 0 || len > max) break;
+            const end = i + 4 + len;
+            if (end > n) break;
+            const start = i + 4;
+            i = this.pos = end;
+            emit(b.subarray(start, end));
+          }
+          if (i >= n) return;
+        }
         for (;;) {
           const len = this.#parseHeader(b, i, n);
           if (len < 0 || len > s.max) break;
