@@ -781,8 +781,8 @@ const NEED_MORE = Number.MIN_SAFE_INTEGER;
 
 class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
   readonly #s: LengthSpec;
-  /** Partial header bytes. */
-  readonly #head: Uint8Array;
+  /** Partial header bytes; made when a header first straddles reads. */
+  #headBuf: Uint8Array | null = null;
   #headFill = 0;
   /** The frame being filled, once its header is read. */
   #frame: Uint8Array | null = null;
@@ -799,11 +799,14 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
     super();
     this.borrow = borrow;
     this.#s = spec;
-    this.#head = new Uint8Array(spec.headerMax);
   }
 
   protected held(): number {
     return this.#headFill + this.#frameFill;
+  }
+
+  #head(): Uint8Array {
+    return this.#headBuf ??= new Uint8Array(this.#s.headerMax);
   }
 
   /**
@@ -858,9 +861,9 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
     if (this.#headFill > 0 && i < n) {
       // Complete the header from the held bytes plus the new ones.
       const k = Math.min(s.headerMax - this.#headFill, n - i);
-      this.#head.set(b.subarray(i, i + k), this.#headFill);
+      this.#head().set(b.subarray(i, i + k), this.#headFill);
       const fill = this.#headFill + k;
-      const len = this.#parseHeader(this.#head, 0, fill);
+      const len = this.#parseHeader(this.#head(), 0, fill);
       if (len === NEED_MORE) {
         this.#headFill = fill;
         i = this.pos = i + k;
@@ -938,7 +941,7 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
       }
       const len = this.#parseHeader(b, i, n);
       if (len === NEED_MORE) {
-        this.#head.set(b.subarray(i), 0);
+        this.#head().set(b.subarray(i), 0);
         this.#headFill = n - i;
         this.pos = n;
         return;

@@ -245,8 +245,18 @@ export class Connection<In = Uint8Array, Out = In>
   #writable: WritableStream<Out> | null = null;
 
   // Writing.
-  #out = new ByteBuffer(256);
-  #spare = new ByteBuffer(256);
+  /** Where messages are encoded; null while its bytes are being written. */
+  #out: ByteBuffer | null = new ByteBuffer(256);
+  /**
+   * A second buffer for messages sent while a write is under way; made
+   * when first needed, so a request/response connection keeps one.
+   */
+  #spare: ByteBuffer | null = null;
+
+  /** Bytes encoded and not yet handed to a socket write. */
+  #pendingBytes(): number {
+    return this.#out?.length ?? 0;
+  }
   #writing = false;
   #flushWaiters: Array<() => void> = [];
   #writeClosed = false;
@@ -618,7 +628,8 @@ export class Connection<In = Uint8Array, Out = In>
         "Cannot write: the write side of the connection is closed",
       );
     }
-    const out = this.#out;
+    const out = this.#out ??= this.#spare ?? new ByteBuffer(256);
+    if (out === this.#spare) this.#spare = null;
     const before = out.length;
     this.#encoderImpl.encodeInto(message, out);
     const added = out.length - before;
@@ -675,11 +686,11 @@ export class Connection<In = Uint8Array, Out = In>
    */
   flush(): Promise<void> {
     if (this.#closedSettled) return Promise.reject(this.#closedError());
-    if (!this.#writing && this.#out.length === 0) return RESOLVED;
+    if (!this.#writing && this.#pendingBytes() === 0) return RESOLVED;
     this.#flushSoon();
     return new Promise<void>((resolve, reject) => {
       this.#flushWaiters.push(() => {
-        if (this.#closedSettled && this.#out.length > 0) {
+        if (this.#closedSettled && this.#pendingBytes() > 0) {
           reject(this.#closedError());
         } else if (this.#error) reject(this.#error);
         else resolve();
@@ -702,7 +713,7 @@ export class Connection<In = Uint8Array, Out = In>
       this.#deferred = false;
       deferred.delete(this);
     }
-    if (!this.#writing && this.#out.length > 0 && !this.#closedSettled) {
+    if (!this.#writing && this.#pendingBytes() > 0 && !this.#closedSettled) {
       void this.#writeLoop();
     }
   }
@@ -710,10 +721,9 @@ export class Connection<In = Uint8Array, Out = In>
   async #writeLoop(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#out.length > 0 && !this.#closedSettled) {
-        const buf = this.#out;
-        this.#out = this.#spare;
-        this.#spare = buf;
+      while (this.#pendingBytes() > 0 && !this.#closedSettled) {
+        const buf = this.#out!;
+        this.#out = null;
         const bytes = buf.bytes();
         const total = bytes.length;
         if (this.#writeTimeout > 0) {
@@ -738,6 +748,9 @@ export class Connection<In = Uint8Array, Out = In>
         this.#writeSince = -1;
         if (this.#idleTimeout > 0) this.#lastActivity = performance.now();
         buf.clear(1 << 20);
+        // Reuse it for what comes next, or keep it as the spare.
+        if (this.#out === null) this.#out = buf;
+        else this.#spare = buf;
         this.#marks.remove(total);
       }
     } catch (err) {
@@ -747,12 +760,13 @@ export class Connection<In = Uint8Array, Out = In>
       this.#writeSince = -1;
       const waiters = this.#flushWaiters;
       if (
-        waiters.length > 0 && (this.#out.length === 0 || this.#closedSettled)
+        waiters.length > 0 &&
+        (this.#pendingBytes() === 0 || this.#closedSettled)
       ) {
         this.#flushWaiters = [];
         for (const w of waiters) w();
       }
-      if (this.#out.length > 0 && !this.#closedSettled) {
+      if (this.#pendingBytes() > 0 && !this.#closedSettled) {
         void this.#writeLoop();
       }
     }

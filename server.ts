@@ -283,9 +283,15 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   readonly #options: ServeOptions<In, Out>;
   readonly #connections = new Set<Connection<In, Out>>();
   readonly #pending = new Set<Deno.Conn>();
-  readonly #tasks = new Set<Promise<void>>();
+  /** Connections being handled (accepted and not yet done). */
+  #handling = 0;
+  #drainedPromise: Promise<void> | null = null;
+  #resolveDrained: (() => void) | null = null;
   /** Per running handler: stop waiting for it (shutdown timed out). */
-  readonly #abandon = new Map<Connection<In, Out>, () => void>();
+  readonly #abandon = new Map<
+    Connection<In, Out>,
+    (value: typeof ABANDONED) => void
+  >();
   readonly #stats: ServerStats = {
     accepted: 0,
     rejected: 0,
@@ -323,6 +329,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       ? null
       : new CidrList(options.trustedProxies ?? ["127.0.0.1/32", "::1/128"]);
     this.#onError = options.onError ?? defaultOnError;
+
     this.#acceptLoop = this.#accept();
     this.#finished = this.#acceptLoop.then(() => this.#drained());
     this.#finished.catch(() => {});
@@ -406,9 +413,16 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         );
         continue;
       }
-      const task = this.#handle(conn);
-      this.#tasks.add(task);
-      task.finally(() => this.#tasks.delete(task));
+      this.#handling++;
+      this.#handle(conn).catch((err) =>
+        this.#report(err instanceof Error ? err : toNetError(err), null)
+      ).finally(() => {
+        if (--this.#handling === 0 && this.#resolveDrained !== null) {
+          this.#resolveDrained();
+          this.#resolveDrained = null;
+          this.#drainedPromise = null;
+        }
+      });
     }
   }
 
@@ -469,9 +483,17 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       this.#report(err instanceof Error ? err : toNetError(err), connection);
     }
     let failure: Error | null = null;
-    const running = (async () => await this.#handler(connection))();
+    let running: Promise<void>;
+    try {
+      running = Promise.resolve(this.#handler(connection));
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    // One promise per connection, settled only if shutdown gives up on
+    // the handler (a promise shared by all would collect a reaction per
+    // connection for the server's whole life).
     const abandoned = new Promise<typeof ABANDONED>((resolve) => {
-      this.#abandon.set(connection, () => resolve(ABANDONED));
+      this.#abandon.set(connection, resolve);
     });
     try {
       if (await Promise.race([running, abandoned]) === ABANDONED) {
@@ -633,7 +655,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         }
         // A handler that ignores its connection would hold shutdown
         // forever: stop waiting for it.
-        for (const giveUp of this.#abandon.values()) giveUp();
+        for (const giveUp of this.#abandon.values()) giveUp(ABANDONED);
         await all;
       }
       if (this.#options.path) {
@@ -647,8 +669,11 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     return this.#shutdown;
   }
 
-  async #drained(): Promise<void> {
-    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+  #drained(): Promise<void> {
+    if (this.#handling === 0) return Promise.resolve();
+    return this.#drainedPromise ??= new Promise((resolve) => {
+      this.#resolveDrained = resolve;
+    });
   }
 
   /** Shuts down gracefully, as {@linkcode Server.shutdown}. */
