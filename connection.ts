@@ -637,7 +637,11 @@ export class Connection<In = Uint8Array, Out = In>
     this.#marks.add(added);
     if (!this.#writing) {
       if (this.#queueHead === this.#queue.length && !this.#handedOut) {
-        void this.#writeLoop();
+        // Messages queued in this tick go out together, in one write.
+        if (!this.#flushQueued) {
+          this.#flushQueued = true;
+          queueMicrotask(this.#microFlush);
+        }
       } else if (!this.#deferred) {
         // Messages of the last read are still being handled: their
         // replies go out together when the last one is taken; the shared
@@ -697,6 +701,12 @@ export class Connection<In = Uint8Array, Out = In>
       });
     });
   }
+
+  #flushQueued = false;
+  readonly #microFlush = (): void => {
+    this.#flushQueued = false;
+    this.#flushSoon();
+  };
 
   /** Whether this connection waits in the shared deferred-flush set. */
   #deferred = false;

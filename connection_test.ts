@@ -624,3 +624,17 @@ Deno.test("`Connection.readable` copies borrowed messages, so a consumer may kee
   await borrowing.close();
   await a.close();
 });
+
+Deno.test("`Connection.write()` sends the messages queued in one tick in one socket write", async () => {
+  const [a, b] = connectionPair({ codec: lengthPrefixed() });
+  for (let i = 0; i < 100; i++) a.write(utf8.encode(`message ${i}`));
+  await a.flush();
+  assertEquals(a.stats.messagesWritten, 100);
+  assertEquals(a.stats.writes, 1);
+  await a.closeWrite();
+  let got = 0;
+  for await (const _ of b) got++;
+  assertEquals(got, 100);
+  await a.close();
+  await b.close();
+});
