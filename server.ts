@@ -287,11 +287,12 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   #handling = 0;
   #drainedPromise: Promise<void> | null = null;
   #resolveDrained: (() => void) | null = null;
-  /** Per running handler: stop waiting for it (shutdown timed out). */
-  readonly #abandon = new Map<
-    Connection<In, Out>,
-    (value: typeof ABANDONED) => void
-  >();
+  /** Connections whose handler is running. */
+  readonly #inHandler = new Set<Connection<In, Out>>();
+  /** Handlers shutdown gave up on: their connections are finished. */
+  readonly #abandoned = new Set<Connection<In, Out>>();
+  /** The same, until their #handle returns: no longer counted there. */
+  readonly #givenUp = new Set<Connection<In, Out>>();
   readonly #stats: ServerStats = {
     accepted: 0,
     rejected: 0,
@@ -414,15 +415,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         continue;
       }
       this.#handling++;
-      this.#handle(conn).catch((err) =>
-        this.#report(err instanceof Error ? err : toNetError(err), null)
-      ).finally(() => {
-        if (--this.#handling === 0 && this.#resolveDrained !== null) {
-          this.#resolveDrained();
-          this.#resolveDrained = null;
-          this.#drainedPromise = null;
-        }
-      });
+      void this.#handle(conn);
     }
   }
 
@@ -436,7 +429,47 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     this.#report(error, null);
   }
 
+  /**
+   * Serves one accepted socket to the end; never throws. Counted in
+   * #handling until it returns, or until shutdown gives up on its handler.
+   */
   async #handle(conn: Deno.Conn): Promise<void> {
+    let connection: Connection<In, Out> | null = null;
+    try {
+      connection = await this.#open(conn);
+      if (connection === null) return;
+      let failure: Error | null = null;
+      this.#inHandler.add(connection);
+      try {
+        await this.#handler(connection);
+      } catch (err) {
+        failure = err instanceof Error ? err : toNetError(err);
+      }
+      this.#inHandler.delete(connection);
+      if (this.#abandoned.delete(connection)) {
+        // Shutdown gave up on this handler and finished the connection.
+        // What the handler threw since is reported, unless it is the abort.
+        if (failure !== null && failure !== connection.error) {
+          this.#report(failure, null);
+        }
+        return;
+      }
+      if (failure !== null) {
+        this.#report(failure, connection);
+        connection.abort(failure);
+      }
+      await this.#finish(connection, failure);
+    } catch (err) {
+      this.#report(err instanceof Error ? err : toNetError(err), connection);
+    } finally {
+      if (connection === null || !this.#givenUp.delete(connection)) {
+        this.#handlerDone();
+      }
+    }
+  }
+
+  /** Vets an accepted socket (TLS, PROXY header) and wraps it, or rejects it. */
+  async #open(conn: Deno.Conn): Promise<Connection<In, Out> | null> {
     const o = this.#options;
     this.#pending.add(conn);
     let remoteAddr: Deno.Addr = conn.remoteAddr;
@@ -457,12 +490,12 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     } catch (err) {
       this.#pending.delete(conn);
       this.#reject(conn, err instanceof Error ? err : toNetError(err));
-      return;
+      return null;
     }
     this.#pending.delete(conn);
     if (this.#shutdown !== null) {
       this.#reject(conn, new ServerClosedError("Server is shutting down"));
-      return;
+      return null;
     }
     const connection = new Connection<In, Out>(conn, {
       ...(o.codec ? { codec: o.codec } : {}),
@@ -482,37 +515,14 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     } catch (err) {
       this.#report(err instanceof Error ? err : toNetError(err), connection);
     }
-    let failure: Error | null = null;
-    let running: Promise<void>;
-    try {
-      running = Promise.resolve(this.#handler(connection));
-    } catch (err) {
-      running = Promise.reject(err);
-    }
-    // One promise per connection, settled only if shutdown gives up on
-    // the handler (a promise shared by all would collect a reaction per
-    // connection for the server's whole life).
-    const abandoned = new Promise<typeof ABANDONED>((resolve) => {
-      this.#abandon.set(connection, resolve);
-    });
-    try {
-      if (await Promise.race([running, abandoned]) === ABANDONED) {
-        // Shutdown timed out and aborted the connection; the handler is
-        // left to finish on its own. What it throws later is reported,
-        // unless it is the abort itself.
-        running.catch((err) => {
-          if (err !== connection.error) {
-            this.#report(err instanceof Error ? err : toNetError(err), null);
-          }
-        });
-      }
-    } catch (err) {
-      failure = err instanceof Error ? err : toNetError(err);
-      this.#report(failure, connection);
-      connection.abort(failure);
-    } finally {
-      this.#abandon.delete(connection);
-    }
+    return connection;
+  }
+
+  /** Closes a served connection (flushing it) and takes it out of the set. */
+  async #finish(
+    connection: Connection<In, Out>,
+    failure: Error | null,
+  ): Promise<void> {
     try {
       await connection.close();
     } catch {
@@ -528,9 +538,17 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     this.#stats.active--;
     this.#stats.closed++;
     try {
-      o.onClose?.(connection, failure ?? connection.error);
+      this.#options.onClose?.(connection, failure ?? connection.error);
     } catch (err) {
       this.#report(err instanceof Error ? err : toNetError(err), null);
+    }
+  }
+
+  #handlerDone(): void {
+    if (--this.#handling === 0 && this.#resolveDrained !== null) {
+      this.#resolveDrained();
+      this.#resolveDrained = null;
+      this.#drainedPromise = null;
     }
   }
 
@@ -654,8 +672,13 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
           );
         }
         // A handler that ignores its connection would hold shutdown
-        // forever: stop waiting for it.
-        for (const giveUp of this.#abandon.values()) giveUp(ABANDONED);
+        // forever: stop waiting for it, and finish its connection here.
+        for (const conn of [...this.#inHandler]) {
+          this.#inHandler.delete(conn);
+          this.#abandoned.add(conn);
+          this.#givenUp.add(conn);
+          void this.#finish(conn, null).finally(() => this.#handlerDone());
+        }
         await all;
       }
       if (this.#options.path) {
@@ -682,8 +705,6 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     await this.#finished;
   }
 }
-
-const ABANDONED: unique symbol = Symbol("abandoned");
 
 function proxiedAddr(header: ProxyHeader): Deno.Addr | null {
   const src = header.source;
