@@ -325,12 +325,13 @@ export class Connection<In = Uint8Array, Out = In>
   /** Reads no more from the socket (a server's graceful shutdown). */
   [stopReading](): void {
     this.#readStopped = true;
-    this.#wakeReader?.();
+    this.#wakeReader();
   }
 
   /** Set by a server's graceful shutdown: read no more from the socket. */
   #readStopped = false;
-  #wakeReader: (() => void) | null = null;
+  /** Resolves the promise a reader waits on for the read under way. */
+  #readDone: (() => void) | null = null;
 
   /** The local address of the socket. */
   get localAddr(): Deno.Addr {
@@ -514,19 +515,12 @@ export class Connection<In = Uint8Array, Out = In>
         return { done: true, value: undefined };
       }
       if (this.#initial !== null) {
-        // Bytes read before the connection was made: decoded here, not in
-        // #readOnce, which must never finish synchronously (it would clear
-        // #reading before the caller stores it).
+        // Bytes read before the connection was made.
         this.#decodeInitial();
         continue;
       }
       if (this.#readStopped) return { done: true, value: undefined };
-      if (this.#reading === null) this.#reading = this.#readOnce();
-      await new Promise<void>((resolve, reject) => {
-        this.#wakeReader = resolve;
-        this.#reading!.then(resolve, reject);
-      });
-      this.#wakeReader = null;
+      await (this.#reading ??= this.#startRead());
     }
     return { done: false, value: this.#shift() };
   }
@@ -549,48 +543,79 @@ export class Connection<In = Uint8Array, Out = In>
   /** The readable face handed out messages its consumer has not all taken. */
   #handedOut = false;
 
-  async #readOnce(): Promise<void> {
-    const emit = this.#emit;
-    try {
-      if (this.#readTimeout > 0 && this.#readWaitSince < 0) {
-        this.#readWaitSince = performance.now();
-        this.#arm(this.#readWaitSince + this.#readTimeout);
-      }
-      let n: number | null;
-      try {
-        n = await this.#t.read(this.#readBuf);
-      } catch (err) {
-        if (this.#error) throw this.#error;
-        // Closed here while the read was pending: the stream ends.
-        if (this.#closedSettled) n = null;
-        else throw toNetError(err, "Cannot read from connection");
-      }
-      if (this.#error) throw this.#error;
-      if (n === null) {
-        this.#readEof = true;
-        this.#readWaitSince = -1;
-        const before = this.#queue.length;
-        this.#decoder.finish(emit);
-        this.#stats.messagesRead += this.#queue.length - before;
-        this.#maybeFinish();
-        return;
-      }
-      this.#stats.bytesRead += n;
-      if (this.#idleTimeout > 0) this.#lastActivity = performance.now();
-      const before = this.#queue.length;
-      this.#decoder.decode(this.#readBuf.subarray(0, n), emit);
-      const got = this.#queue.length - before;
-      this.#stats.messagesRead += got;
-      if (got > 0) this.#readWaitSince = -1;
-      this.#adaptReadBuffer(n);
-    } catch (err) {
-      const e = err instanceof Error ? err : toNetError(err);
-      // Messages decoded before a bad frame are still delivered first.
-      this.#fail(e);
-      if (this.#queueHead === this.#queue.length) throw e;
-    } finally {
-      this.#reading = null;
+  /**
+   * Starts one socket read. The promise resolves (never rejects) when the
+   * read has been decoded, failed (the error is recorded), or the reader
+   * was woken by a graceful shutdown; the caller then looks at the queue.
+   */
+  #startRead(): Promise<void> {
+    if (this.#readTimeout > 0 && this.#readWaitSince < 0) {
+      this.#readWaitSince = performance.now();
+      this.#arm(this.#readWaitSince + this.#readTimeout);
     }
+    const done = new Promise<void>((resolve) => {
+      this.#readDone = resolve;
+    });
+    this.#t.read(this.#readBuf).then(this.#onRead, this.#onReadError);
+    return done;
+  }
+
+  /** Wakes the reader waiting on the read under way, if any. */
+  #wakeReader(): void {
+    const done = this.#readDone;
+    if (done !== null) {
+      this.#readDone = null;
+      done();
+    }
+  }
+
+  readonly #onRead = (n: number | null): void => {
+    this.#reading = null;
+    try {
+      if (this.#error === null) this.#decodeRead(n);
+    } catch (err) {
+      // Messages decoded before a bad frame are still delivered first.
+      this.#fail(err instanceof Error ? err : toNetError(err));
+    }
+    this.#wakeReader();
+  };
+
+  readonly #onReadError = (err: unknown): void => {
+    this.#reading = null;
+    if (this.#error === null) {
+      if (this.#closedSettled) {
+        // Closed here while the read was pending: the stream ends.
+        try {
+          this.#decodeRead(null);
+        } catch {
+          // A partial frame at a local close is not an error to report.
+        }
+      } else {
+        this.#fail(toNetError(err, "Cannot read from connection"));
+      }
+    }
+    this.#wakeReader();
+  };
+
+  #decodeRead(n: number | null): void {
+    const emit = this.#emit;
+    if (n === null) {
+      this.#readEof = true;
+      this.#readWaitSince = -1;
+      const before = this.#queue.length;
+      this.#decoder.finish(emit);
+      this.#stats.messagesRead += this.#queue.length - before;
+      this.#maybeFinish();
+      return;
+    }
+    this.#stats.bytesRead += n;
+    if (this.#idleTimeout > 0) this.#lastActivity = performance.now();
+    const before = this.#queue.length;
+    this.#decoder.decode(this.#readBuf.subarray(0, n), emit);
+    const got = this.#queue.length - before;
+    this.#stats.messagesRead += got;
+    if (got > 0) this.#readWaitSince = -1;
+    this.#adaptReadBuffer(n);
   }
 
   #adaptReadBuffer(n: number): void {
