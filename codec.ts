@@ -1006,7 +1006,7 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
       // Two scratch buffers take turns: the frame emitted from one stays
       // intact while the next frame fills the other.
       this.#flip ^= 1;
-      frame = this.#scratch[this.#flip];
+      frame = (this.#scratch ??= [undefined, undefined])[this.#flip];
       if (frame !== undefined && frame.length < size) frame = undefined;
     }
     frame ??= new Uint8Array(size);
@@ -1016,10 +1016,7 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
   }
 
   /** Scratch buffers of borrowed frames that straddle reads. */
-  readonly #scratch: [Uint8Array | undefined, Uint8Array | undefined] = [
-    undefined,
-    undefined,
-  ];
+  #scratch: [Uint8Array | undefined, Uint8Array | undefined] | null = null;
   #flip = 0;
 
   #fill(part: Uint8Array): void {
@@ -1035,7 +1032,7 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
     frame.set(part, this.#frameFill);
     this.#frameFill = need;
     if (this.borrow && need === this.#frameLen && need <= MAX_SCRATCH) {
-      this.#scratch[this.#flip] = frame;
+      (this.#scratch ??= [undefined, undefined])[this.#flip] = frame;
     }
   }
 

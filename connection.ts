@@ -258,7 +258,7 @@ export class Connection<In = Uint8Array, Out = In>
     return this.#out?.length ?? 0;
   }
   #writing = false;
-  #flushWaiters: Array<() => void> = [];
+  #flushWaiters: Array<() => void> | null = null;
   #writeClosed = false;
   #closeWriteRequested: Promise<void> | null = null;
 
@@ -718,7 +718,7 @@ export class Connection<In = Uint8Array, Out = In>
     if (!this.#writing && this.#pendingBytes() === 0) return RESOLVED;
     this.#flushSoon();
     return new Promise<void>((resolve, reject) => {
-      this.#flushWaiters.push(() => {
+      (this.#flushWaiters ??= []).push(() => {
         if (this.#closedSettled && this.#pendingBytes() > 0) {
           reject(this.#closedError());
         } else if (this.#error) reject(this.#error);
@@ -795,10 +795,10 @@ export class Connection<In = Uint8Array, Out = In>
       this.#writeSince = -1;
       const waiters = this.#flushWaiters;
       if (
-        waiters.length > 0 &&
+        waiters !== null &&
         (this.#pendingBytes() === 0 || this.#closedSettled)
       ) {
-        this.#flushWaiters = [];
+        this.#flushWaiters = null;
         for (const w of waiters) w();
       }
       if (this.#pendingBytes() > 0 && !this.#closedSettled) {
@@ -912,8 +912,8 @@ export class Connection<In = Uint8Array, Out = In>
     undeferFlush(this);
     this.#marks.close(err ?? this.#closedError());
     const waiters = this.#flushWaiters;
-    this.#flushWaiters = [];
-    for (const w of waiters) w();
+    this.#flushWaiters = null;
+    for (const w of waiters ?? []) w();
     this.#endedWith = err;
     if (err) this.#rejectClosed?.(err);
     else this.#resolveClosed?.();
