@@ -15,6 +15,7 @@ import {
   fail,
 } from "@std/assert";
 import fc from "fast-check";
+import { concat as concatBytes } from "./_bytes.ts";
 import {
   ByteBuffer,
   type Codec,
@@ -69,15 +70,7 @@ function toHex(bytes: Uint8Array): string {
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** `n` bytes of lower-case letters, starting at letter `seed`. */

@@ -53,7 +53,7 @@ import {
   text,
   throttle,
 } from "../mod.ts";
-import { integer, runMain, untilSignal, UsageError } from "./_cli.ts";
+import { integer, oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/throttle.ts [options]
 
@@ -92,12 +92,7 @@ function parse(argv: string[]): Settings | null {
     },
   });
   if (args.help) return null;
-  const mode = String(args.mode);
-  if (mode !== "demo" && mode !== "server" && mode !== "client") {
-    throw new UsageError(
-      `--mode must be one of demo, server, client, received "${mode}"`,
-    );
-  }
+  const mode = oneOf(String(args.mode), "mode", ["demo", "server", "client"]);
   return {
     mode,
     hostname: String(args.hostname),

@@ -35,7 +35,7 @@
 
 import { parseArgs } from "@std/cli";
 import { connect, formatAddr, serve, type Server } from "../mod.ts";
-import { runMain, untilSignal, UsageError } from "./_cli.ts";
+import { oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
 
 const HELP =
   `Usage: deno run -N -R -W --allow-run=openssl examples/tls_echo.ts [options]
@@ -84,12 +84,7 @@ function parse(argv: string[]): Settings | null {
     },
   });
   if (args.help) return null;
-  const mode = String(args.mode);
-  if (mode !== "demo" && mode !== "server" && mode !== "client") {
-    throw new UsageError(
-      `--mode must be one of demo, server, client, received "${mode}"`,
-    );
-  }
+  const mode = oneOf(String(args.mode), "mode", ["demo", "server", "client"]);
   let port = mode === "demo" ? 0 : 8443;
   if (args.port !== undefined) {
     port = Number(args.port);
