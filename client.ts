@@ -224,14 +224,14 @@ async function connectOnce(
     if (controller.signal.aborted) {
       throw controller.signal.reason;
     }
-    const mapped = toNetError(err, `Cannot connect to ${target}`);
+    const context = handshaking
+      ? `Cannot connect to ${target}: TLS handshake failed`
+      : `Cannot connect to ${target}`;
+    const mapped = toNetError(err, context);
     if (handshaking && !(mapped instanceof NetError)) {
       // Whatever else fails a handshake (a peer that does not speak TLS)
       // is a TLS error too, and not worth retrying.
-      throw new TlsError(
-        `Cannot connect to ${target}: TLS handshake failed: ${mapped.message}`,
-        { cause: err },
-      );
+      throw new TlsError(`${context}: ${mapped.message}`, { cause: err });
     }
     throw mapped;
   } finally {

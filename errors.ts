@@ -425,7 +425,8 @@ function describe(value: unknown): string {
   }
 }
 
-const TLS_PATTERN = /certificate|handshake|tls|ssl|alert|UnknownIssuer/i;
+const TLS_PATTERN =
+  /certificate|handshake|tls|ssl|alert|UnknownIssuer|corrupt message|InvalidContentType/i;
 
 /**
  * Maps an error thrown by `Deno.connect`, `Deno.Conn.read` and friends, or

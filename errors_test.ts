@@ -274,6 +274,15 @@ const MAPPINGS: [string, () => unknown, ErrorClass, NetErrorCode][] = [
     "ETLS",
   ],
   [
+    "InvalidData from bytes that are not TLS",
+    () =>
+      new Deno.errors.InvalidData(
+        "received corrupt message of type InvalidContentType",
+      ),
+    TlsError,
+    "ETLS",
+  ],
+  [
     "AddrInUse",
     () => new Deno.errors.AddrInUse("Address already in use (os error 98)"),
     NetError,

@@ -228,7 +228,8 @@ export function connectionPair<In = Uint8Array, Out = In>(
  * ```
  *
  * @param bytes The bytes of a stream.
- * @returns The chunkings, each an array of views of `bytes`.
+ * @returns The chunkings, each an array of views of `bytes` (and, in one, an
+ *   empty chunk).
  */
 export function* chunkings(bytes: Uint8Array): Generator<Uint8Array[]> {
   yield [bytes];
