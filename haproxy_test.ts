@@ -94,10 +94,35 @@ class HAProxy implements AsyncDisposable {
   readonly #child: Deno.ChildProcess;
   #exited = false;
 
-  private constructor(dir: string, child: Deno.ChildProcess) {
+  /** The port HAProxy listens on. */
+  readonly port: number;
+
+  private constructor(dir: string, child: Deno.ChildProcess, port: number) {
+    this.port = port;
     this.#dir = dir;
     this.#child = child;
     child.status.then(() => this.#exited = true);
+  }
+
+  /**
+   * Starts HAProxy from a template in testdata/haproxy/ on a free port of
+   * `hostname`, forwarding to `backend` with the given server options.
+   */
+  static async between(
+    template: string,
+    backend: Deno.NetAddr,
+    sendProxy: string,
+    hostname = "127.0.0.1",
+  ): Promise<HAProxy> {
+    const port = freePort(hostname);
+    return await HAProxy.start(
+      await config(template, {
+        LISTEN: hostPort(hostname, port),
+        BACKEND: hostPort("127.0.0.1", backend.port),
+        SEND_PROXY: sendProxy,
+      }),
+      { hostname, port },
+    );
   }
 
   /** Writes the configuration to a temporary directory and starts HAProxy. */
@@ -114,7 +139,7 @@ class HAProxy implements AsyncDisposable {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const proxy = new HAProxy(dir, child);
+    const proxy = new HAProxy(dir, child, listen.port);
     try {
       await proxy.#waitListening(listen);
     } catch (err) {
@@ -250,16 +275,12 @@ for (const [sendProxy, mode] of SEND_PROXY_CASES) {
   Deno.test(`\`serve()\` behind HAProxy ${sendProxy} sees the client's own address (proxyProtocol "${mode}")`, async () => {
     const errors: Error[] = [];
     await using server = whoAmIServer(mode, errors);
-    const backend = server.addr as Deno.NetAddr;
-    const port = freePort();
-    await using _haproxy = await HAProxy.start(
-      await config("send_proxy.cfg", {
-        LISTEN: hostPort("127.0.0.1", port),
-        BACKEND: hostPort("127.0.0.1", backend.port),
-        SEND_PROXY: sendProxy,
-      }),
-      { hostname: "127.0.0.1", port },
+    await using haproxy = await HAProxy.between(
+      "send_proxy.cfg",
+      server.addr as Deno.NetAddr,
+      sendProxy,
     );
+    const port = haproxy.port;
     for (let i = 0; i < 3; i++) {
       await using client = await connect({ hostname: "127.0.0.1", port }, {
         codec: text(lines()),
@@ -286,16 +307,13 @@ Deno.test({
   fn: async () => {
     const errors: Error[] = [];
     await using server = whoAmIServer("v2", errors);
-    const backend = server.addr as Deno.NetAddr;
-    const port = freePort("::1");
-    await using _haproxy = await HAProxy.start(
-      await config("send_proxy.cfg", {
-        LISTEN: hostPort("::1", port),
-        BACKEND: hostPort("127.0.0.1", backend.port),
-        SEND_PROXY: "send-proxy-v2",
-      }),
-      { hostname: "::1", port },
+    await using haproxy = await HAProxy.between(
+      "send_proxy.cfg",
+      server.addr as Deno.NetAddr,
+      "send-proxy-v2",
+      "::1",
     );
+    const port = haproxy.port;
     await using client = await connect({ hostname: "::1", port }, {
       codec: text(lines()),
       readTimeout: 10_000,
@@ -314,16 +332,12 @@ Deno.test("`serve()` behind HAProxy with health checks stays up and reports no a
   // header and resets. Neither may stop or stall the server.
   const errors: Error[] = [];
   await using server = whoAmIServer("v2", errors);
-  const backend = server.addr as Deno.NetAddr;
-  const port = freePort();
-  await using haproxy = await HAProxy.start(
-    await config("send_proxy.cfg", {
-      LISTEN: hostPort("127.0.0.1", port),
-      BACKEND: hostPort("127.0.0.1", backend.port),
-      SEND_PROXY: "send-proxy-v2 check inter 100ms fall 2 rise 1",
-    }),
-    { hostname: "127.0.0.1", port },
+  await using haproxy = await HAProxy.between(
+    "send_proxy.cfg",
+    server.addr as Deno.NetAddr,
+    "send-proxy-v2 check inter 100ms fall 2 rise 1",
   );
+  const port = haproxy.port;
   // An observation window of about five checks.
   await delay(500);
   await using client = await connect({ hostname: "127.0.0.1", port }, {
@@ -366,16 +380,12 @@ for (const [name, header, expected] of CLAIMS) {
     Deno.test(`\`connect()\` writes a ${name} PROXY header that HAProxy accept-proxy passes on with ${sendProxy}`, async () => {
       const errors: Error[] = [];
       await using server = whoAmIServer("any", errors);
-      const backend = server.addr as Deno.NetAddr;
-      const port = freePort();
-      await using _haproxy = await HAProxy.start(
-        await config("accept_proxy.cfg", {
-          LISTEN: hostPort("127.0.0.1", port),
-          BACKEND: hostPort("127.0.0.1", backend.port),
-          SEND_PROXY: sendProxy,
-        }),
-        { hostname: "127.0.0.1", port },
+      await using haproxy = await HAProxy.between(
+        "accept_proxy.cfg",
+        server.addr as Deno.NetAddr,
+        sendProxy,
       );
+      const port = haproxy.port;
       await using client = await connect({ hostname: "127.0.0.1", port }, {
         codec: text(lines()),
         proxyHeader: header,

@@ -121,3 +121,25 @@ export async function untilSignal(
     for (const sig of signals) Deno.removeSignalListener(sig, onSignal);
   }
 }
+
+/** What {@linkcode serveUntilSignal} needs of a server. */
+export interface Stoppable {
+  /** Shuts down gracefully. */
+  shutdown(options?: { timeout?: number }): Promise<void>;
+  /** Settles when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/**
+ * Serves until SIGINT or SIGTERM, then shuts the server down gracefully.
+ *
+ * @param server The server.
+ * @param timeout How long handlers get to finish, in milliseconds.
+ */
+export function serveUntilSignal(
+  server: Stoppable,
+  timeout?: number,
+): Promise<void> {
+  const options = timeout === undefined ? {} : { timeout };
+  return untilSignal(() => void server.shutdown(options), server.finished);
+}

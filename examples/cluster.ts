@@ -30,7 +30,7 @@
  */
 
 import { formatAddr, lines, serve, text } from "../mod.ts";
-import { integer, runMain, untilSignal, UsageError } from "./_cli.ts";
+import { integer, runMain, serveUntilSignal, UsageError } from "./_cli.ts";
 
 const HELP = `Usage: deno run --allow-run examples/cluster.ts [options]
 
@@ -105,8 +105,7 @@ async function runWorker(s: Settings, id: number): Promise<number> {
   console.log(
     `worker ${id} (pid ${Deno.pid}) listening on ${formatAddr(server.addr)}`,
   );
-  const stop = () => void server.shutdown();
-  await untilSignal(stop, server.finished);
+  await serveUntilSignal(server);
   console.error(
     `worker ${id} stopped after ${server.stats.accepted} connections`,
   );

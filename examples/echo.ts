@@ -30,7 +30,13 @@ import {
   type ServeOptions,
   text,
 } from "../mod.ts";
-import { integer, oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
+import {
+  integer,
+  oneOf,
+  runMain,
+  serveUntilSignal,
+  UsageError,
+} from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/echo.ts [options]
 
@@ -303,8 +309,7 @@ function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    const stop = () => void server.shutdown();
-    await untilSignal(stop, server.finished);
+    await serveUntilSignal(server);
     console.error(
       `stopped after ${server.stats.accepted} connections (${server.stats.rejected} rejected, ${server.stats.errors} errors)`,
     );

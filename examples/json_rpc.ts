@@ -57,7 +57,13 @@ import {
   type Server,
   TimeoutError,
 } from "../mod.ts";
-import { integer, oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
+import {
+  integer,
+  oneOf,
+  runMain,
+  serveUntilSignal,
+  UsageError,
+} from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/json_rpc.ts [options]
 
@@ -526,8 +532,7 @@ function main(argv: string[]): Promise<number> {
         await server.shutdown({ timeout: 1000 });
       }
     }
-    const stop = () => void server.shutdown({ timeout: 2000 });
-    await untilSignal(stop, server.finished);
+    await serveUntilSignal(server, 2000);
     return 0;
   });
 }

@@ -53,7 +53,13 @@ import {
   text,
   throttle,
 } from "../mod.ts";
-import { integer, oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
+import {
+  integer,
+  oneOf,
+  runMain,
+  serveUntilSignal,
+  UsageError,
+} from "./_cli.ts";
 
 const HELP = `Usage: deno run -N examples/throttle.ts [options]
 
@@ -258,8 +264,7 @@ function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    const stop = () => void server.shutdown({ timeout: 2000 });
-    await untilSignal(stop, server.finished);
+    await serveUntilSignal(server, 2000);
     return 0;
   });
 }

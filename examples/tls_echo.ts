@@ -35,7 +35,7 @@
 
 import { parseArgs } from "@std/cli";
 import { connect, formatAddr, serve, type Server } from "../mod.ts";
-import { oneOf, runMain, untilSignal, UsageError } from "./_cli.ts";
+import { oneOf, runMain, serveUntilSignal, UsageError } from "./_cli.ts";
 
 const HELP =
   `Usage: deno run -N -R -W --allow-run=openssl examples/tls_echo.ts [options]
@@ -240,11 +240,6 @@ async function runClient(
   }
 }
 
-async function serveUntilSignal(server: Server): Promise<void> {
-  const stop = () => void server.shutdown({ timeout: 2000 });
-  await untilSignal(stop, server.finished);
-}
-
 /**
  * Runs the program.
  *
@@ -268,7 +263,7 @@ function main(argv: string[]): Promise<number> {
     if (s.mode === "server") {
       const server = startServer(s, { cert: s.cert!, key: s.key! });
       console.log(`listening on ${formatAddr(server.addr)}`);
-      await serveUntilSignal(server);
+      await serveUntilSignal(server, 2000);
       return 0;
     }
     // The demo: everything in a temporary directory, removed at the end.
