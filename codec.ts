@@ -895,6 +895,8 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
           // The default header, read inline.
           const max = s.max;
           const delta = s.delta;
+          const buffer = b.buffer;
+          const base = b.byteOffset;
           while (n - i >= 4) {
             const len = (((b[i]! << 24) | (b[i + 1]! << 16) |
               (b[i + 2]! << 8) | b[i + 3]!) >>> 0) + delta;
@@ -903,7 +905,7 @@ class LengthPrefixedDecoder extends ResumableDecoder<Uint8Array> {
             if (end > n) break;
             const start = i + 4;
             i = this.pos = end;
-            emit(b.subarray(start, end));
+            emit(new Uint8Array(buffer, base + start, len));
           }
           if (i >= n) return;
         }

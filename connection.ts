@@ -196,6 +196,72 @@ function undeferFlush(conn: { [sweepFlush](): void }): void {
   }
 }
 
+const pipeFast = Symbol("pipeFast");
+const writableTarget = Symbol("writableTarget");
+const writableController = Symbol("writableController");
+
+/**
+ * A connection's readable face: a `ReadableStream` whose `pipeTo` into a
+ * connection's writable face moves whole reads at a time.
+ */
+class MessageReadable<T> extends ReadableStream<T> {
+  readonly #conn: Connection<T, unknown>;
+
+  constructor(
+    conn: Connection<T, unknown>,
+    source: UnderlyingDefaultSource<T>,
+    strategy: QueuingStrategy<T>,
+  ) {
+    super(source, strategy);
+    this.#conn = conn;
+  }
+
+  override pipeTo(
+    dest: WritableStream<T>,
+    options?: StreamPipeOptions,
+  ): Promise<void> {
+    return this.#conn[pipeFast](this, dest, options) ??
+      super.pipeTo(dest, options);
+  }
+}
+
+/** What a pipe needs of the connection behind a writable face. */
+interface PipeTarget<T> {
+  write(message: T): boolean;
+  drain(): Promise<void>;
+  readonly closed: Promise<void>;
+}
+
+/** A connection's writable face, known to {@linkcode MessageReadable}. */
+class MessageWritable<T> extends WritableStream<T> {
+  readonly [writableTarget]: PipeTarget<T>;
+  [writableController]: WritableStreamDefaultController | null = null;
+
+  constructor(conn: PipeTarget<T>, sink: UnderlyingSink<T>) {
+    let controller: WritableStreamDefaultController | null = null;
+    super({
+      ...sink,
+      start: (c) => {
+        controller = c;
+      },
+    }, { highWaterMark: 1 });
+    this[writableTarget] = conn;
+    this[writableController] = controller;
+  }
+}
+
+/** Errors a stream through its controller unless it is done already. */
+function errorQuietly(
+  controller: { error(reason?: unknown): void },
+  reason: unknown,
+): void {
+  try {
+    controller.error(reason);
+  } catch {
+    // Closed or errored already.
+  }
+}
+
 /**
  * A framed, full-duplex connection: send and receive messages through a
  * codec, with backpressure, timeouts, half-close and statistics.
@@ -242,6 +308,9 @@ export class Connection<In = Uint8Array, Out = In>
   #initial: Uint8Array | null;
   #faceInUse: "iterator" | "readable" | null = null;
   #readable: ReadableStream<In> | null = null;
+  #readableController: ReadableStreamDefaultController<In> | null = null;
+  /** A pull of the readable face waits for a message. */
+  #pulling = false;
   #writable: WritableStream<Out> | null = null;
 
   // Writing.
@@ -434,11 +503,20 @@ export class Connection<In = Uint8Array, Out = In>
   get readable(): ReadableStream<In> {
     if (this.#readable) return this.#readable;
     this.#claimFace("readable");
-    this.#readable = new ReadableStream<In>({
+    this.#readable = new MessageReadable<In>(this, {
+      start: (controller) => {
+        this.#readableController = controller;
+      },
       pull: async (controller) => {
         // The consumer took every message handed out: replies go now.
         this.#handedOut = false;
-        const r = await this.#next();
+        this.#pulling = true;
+        let r: IteratorResult<In>;
+        try {
+          r = await this.#next();
+        } finally {
+          this.#pulling = false;
+        }
         if (r.done) {
           controller.close();
           return;
@@ -466,17 +544,134 @@ export class Connection<In = Uint8Array, Out = In>
    * the stream half-closes the connection with
    * {@linkcode Connection.closeWrite} (replies can still be read), and
    * aborting it aborts the connection.
+   *
+   * Piping a connection's `readable` into a connection's `writable`
+   * (`conn.readable.pipeTo(conn.writable)` for an echo, or into another
+   * connection for a relay) moves the messages of each read in one step
+   * rather than one stream chunk at a time, with the outcome of a generic
+   * pipe: the same backpressure, closing, aborting and cancelling.
    */
   get writable(): WritableStream<Out> {
     if (this.#writable) return this.#writable;
-    this.#writable = new WritableStream<Out>({
+    this.#writable = new MessageWritable<Out>(this, {
       write: (message) => this.send(message),
       close: () => this.closeWrite(),
       abort: (reason) => {
         this.abort(reason);
       },
-    }, { highWaterMark: 1 });
+    });
     return this.#writable;
+  }
+
+  /**
+   * Pipes the readable face into a connection's writable face without a
+   * stream chunk per message; `null` when the generic pipe must run (a
+   * pull is under way, or the options ask for what only it does).
+   */
+  [pipeFast](
+    source: ReadableStream<In>,
+    dest: WritableStream<In>,
+    options: StreamPipeOptions | undefined,
+  ): Promise<void> | null {
+    if (
+      !(dest instanceof MessageWritable) || source.locked || dest.locked ||
+      this.#pulling || this.#readableController === null ||
+      options?.signal !== undefined || options?.preventCancel === true
+    ) {
+      return null;
+    }
+    return this.#pipe(
+      source.getReader(),
+      dest.getWriter(),
+      dest[writableTarget],
+      dest[writableController]!,
+      options?.preventClose === true,
+      options?.preventAbort === true,
+    );
+  }
+
+  async #pipe(
+    reader: ReadableStreamDefaultReader<In>,
+    writer: WritableStreamDefaultWriter<In>,
+    to: PipeTarget<In>,
+    toController: WritableStreamDefaultController,
+    preventClose: boolean,
+    preventAbort: boolean,
+  ): Promise<void> {
+    const controller = this.#readableController!;
+    this.#handedOut = false;
+    // The destination ending while the source waits for bytes ends the
+    // pipe then, not at the next message.
+    let destError: Error | null = null;
+    let piping = true;
+    const destEnded = (err?: unknown) => {
+      if (!piping || destError !== null) return;
+      destError = err instanceof Error
+        ? err
+        : new ConnectionClosedError("Cannot pipe: the destination closed");
+      if (to as unknown !== this) this.abort(destError);
+    };
+    to.closed.then(() => destEnded(), destEnded);
+    let sourceError: unknown = null;
+    let ended = false;
+    try {
+      // Messages the stream already holds go first.
+      while ((controller.desiredSize ?? 0) < 0) {
+        const r = await reader.read();
+        if (r.done) {
+          ended = true;
+          break;
+        }
+        if (!to.write(r.value)) await to.drain();
+      }
+      while (!ended && destError === null) {
+        let r: IteratorResult<In>;
+        try {
+          r = await this.#next();
+        } catch (err) {
+          sourceError = err;
+          break;
+        }
+        if (r.done) {
+          ended = true;
+          break;
+        }
+        // Every message of this read, each written as it is taken.
+        let m = r.value;
+        for (;;) {
+          if (!to.write(m)) await to.drain();
+          if (this.#queueHead === this.#queue.length) break;
+          m = this.#shift();
+        }
+      }
+    } catch (err) {
+      destError ??= err instanceof Error ? err : toNetError(err);
+    } finally {
+      piping = false;
+    }
+    if (destError !== null) {
+      const err: Error = destError;
+      errorQuietly(toController, err);
+      writer.releaseLock();
+      await reader.cancel(err).catch(noop);
+      reader.releaseLock();
+      throw err;
+    }
+    if (sourceError !== null) {
+      errorQuietly(controller, sourceError);
+      reader.releaseLock();
+      if (preventAbort) writer.releaseLock();
+      else await writer.abort(sourceError).catch(noop);
+      throw sourceError;
+    }
+    try {
+      controller.close();
+    } catch {
+      // Closed already.
+    }
+    reader.releaseLock();
+    if (preventClose) writer.releaseLock();
+    else await writer.close();
   }
 
   #claimFace(face: "iterator" | "readable"): void {
