@@ -196,7 +196,29 @@ function undeferFlush(conn: { [sweepFlush](): void }): void {
   }
 }
 
+/**
+ * Write buffers not in use, shared by every connection: a connection takes
+ * one for the messages it encodes and gives it back once they are written.
+ * Bounded in count; buffers that grew past `POOL_MAX_BYTES` stay with
+ * their connection instead.
+ */
+const bufferPool: ByteBuffer[] = [];
+const POOL_MAX_BUFFERS = 64;
+const POOL_MAX_BYTES = 65536;
+
+function takeBuffer(): ByteBuffer {
+  return bufferPool.pop() ?? new ByteBuffer(256);
+}
+
+function giveBuffer(buf: ByteBuffer): void {
+  if (bufferPool.length < POOL_MAX_BUFFERS) {
+    buf.clear();
+    bufferPool.push(buf);
+  }
+}
+
 const pipeFast = Symbol("pipeFast");
+const nextMessage = Symbol("nextMessage");
 const writableTarget = Symbol("writableTarget");
 const writableController = Symbol("writableController");
 
@@ -247,6 +269,30 @@ class MessageWritable<T> extends WritableStream<T> {
     }, { highWaterMark: 1 });
     this[writableTarget] = conn;
     this[writableController] = controller;
+  }
+}
+
+/** The end of a stream of messages. */
+const END: IteratorResult<never, undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
+const DONE: Promise<IteratorResult<never, undefined>> = Promise.resolve(END);
+
+/** The iterator of a connection's `for await`: one small object. */
+class MessageIterator<T> implements AsyncIterator<T> {
+  readonly #conn: { [nextMessage](): Promise<IteratorResult<T>> };
+
+  constructor(conn: { [nextMessage](): Promise<IteratorResult<T>> }) {
+    this.#conn = conn;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    return this.#conn[nextMessage]();
+  }
+
+  return(): Promise<IteratorResult<T, undefined>> {
+    return DONE;
   }
 }
 
@@ -304,7 +350,8 @@ export class Connection<In = Uint8Array, Out = In>
   #queue: In[] = [];
   #queueHead = 0;
   #readEof = false;
-  #reading: Promise<void> | null = null;
+  /** A socket read is under way. */
+  #reading = false;
   #initial: Uint8Array | null;
   #faceInUse: "iterator" | "readable" | null = null;
   #readable: ReadableStream<In> | null = null;
@@ -314,13 +361,12 @@ export class Connection<In = Uint8Array, Out = In>
   #writable: WritableStream<Out> | null = null;
 
   // Writing.
-  /** Where messages are encoded; null while its bytes are being written. */
-  #out: ByteBuffer | null = new ByteBuffer(256);
   /**
-   * A second buffer for messages sent while a write is under way; made
-   * when first needed, so a request/response connection keeps one.
+   * Where messages are encoded; taken from the shared pool by the first
+   * message after a write and given back when its bytes are written, so
+   * an idle connection holds no write buffer.
    */
-  #spare: ByteBuffer | null = null;
+  #out: ByteBuffer | null = null;
 
   /** Bytes encoded and not yet handed to a socket write. */
   #pendingBytes(): number {
@@ -394,13 +440,11 @@ export class Connection<In = Uint8Array, Out = In>
   /** Reads no more from the socket (a server's graceful shutdown). */
   [stopReading](): void {
     this.#readStopped = true;
-    this.#wakeReader();
+    this.#serveWaiters();
   }
 
   /** Set by a server's graceful shutdown: read no more from the socket. */
   #readStopped = false;
-  /** Resolves the promise a reader waits on for the read under way. */
-  #readDone: (() => void) | null = null;
 
   /** The local address of the socket. */
   get localAddr(): Deno.Addr {
@@ -490,10 +534,12 @@ export class Connection<In = Uint8Array, Out = In>
    */
   [Symbol.asyncIterator](): AsyncIterator<In> {
     this.#claimFace("iterator");
-    return {
-      next: () => this.#next(),
-      return: () => Promise.resolve({ done: true, value: undefined }),
-    };
+    return new MessageIterator(this);
+  }
+
+  /** The next message, for the iterators of this connection. */
+  [nextMessage](): Promise<IteratorResult<In>> {
+    return this.#next();
   }
 
   /**
@@ -697,28 +743,86 @@ export class Connection<In = Uint8Array, Out = In>
     if (this.#queueHead < this.#queue.length) {
       return Promise.resolve({ done: false, value: this.#shift() });
     }
-    return this.#nextSlow();
-  }
-
-  async #nextSlow(): Promise<IteratorResult<In>> {
     // Every message of the last read has been taken: the replies to them
     // go out now, in one write.
     this.#flushSoon();
-    while (this.#queueHead === this.#queue.length) {
-      if (this.#error) throw this.#error;
-      if (this.#readEof || this.#closedSettled) {
-        return { done: true, value: undefined };
+    let r: IteratorResult<In> | null;
+    try {
+      r = this.#poll();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (r !== null) return Promise.resolve(r);
+    return new Promise<IteratorResult<In>>((resolve, reject) => {
+      if (this.#waitResolve === null) {
+        this.#waitResolve = resolve;
+        this.#waitReject = reject;
+      } else {
+        (this.#moreWaiters ??= []).push({ resolve, reject });
       }
+      if (!this.#reading) this.#startRead();
+    });
+  }
+
+  /**
+   * The next message or the end of the stream if either is known without
+   * reading; `null` when a socket read must come first.
+   *
+   * @throws The error that ended the connection.
+   */
+  #poll(): IteratorResult<In> | null {
+    for (;;) {
+      if (this.#queueHead < this.#queue.length) {
+        return { done: false, value: this.#shift() };
+      }
+      if (this.#error) throw this.#error;
+      if (this.#readEof || this.#closedSettled) return END;
       if (this.#initial !== null) {
         // Bytes read before the connection was made.
         this.#decodeInitial();
         continue;
       }
-      if (this.#readStopped) return { done: true, value: undefined };
-      await (this.#reading ??= this.#startRead());
+      if (this.#readStopped) return END;
+      return null;
     }
-    return { done: false, value: this.#shift() };
   }
+
+  /** Hands what is known now to the readers waiting; reads for the rest. */
+  #serveWaiters(): void {
+    while (this.#waitResolve !== null) {
+      let r: IteratorResult<In> | null;
+      try {
+        r = this.#poll();
+      } catch (err) {
+        const rejects = [this.#waitReject!];
+        for (const w of this.#moreWaiters ?? []) rejects.push(w.reject);
+        this.#waitResolve = this.#waitReject = null;
+        this.#moreWaiters = null;
+        for (const reject of rejects) reject(err);
+        return;
+      }
+      if (r === null) {
+        if (!this.#reading) this.#startRead();
+        return;
+      }
+      const resolve = this.#waitResolve;
+      const next = this.#moreWaiters?.shift();
+      this.#waitResolve = next?.resolve ?? null;
+      this.#waitReject = next?.reject ?? null;
+      resolve(r);
+    }
+  }
+
+  /** The first reader waiting for a message, if any. */
+  #waitResolve: ((r: IteratorResult<In>) => void) | null = null;
+  #waitReject: ((err: unknown) => void) | null = null;
+  /** Readers waiting behind the first (concurrent `receive()` calls). */
+  #moreWaiters:
+    | Array<{
+      resolve: (r: IteratorResult<In>) => void;
+      reject: (err: unknown) => void;
+    }>
+    | null = null;
 
   #decodeInitial(): void {
     const initial = this.#initial!;
@@ -739,44 +843,31 @@ export class Connection<In = Uint8Array, Out = In>
   #handedOut = false;
 
   /**
-   * Starts one socket read. The promise resolves (never rejects) when the
-   * read has been decoded, failed (the error is recorded), or the reader
-   * was woken by a graceful shutdown; the caller then looks at the queue.
+   * Starts one socket read; when it has been decoded or has failed (the
+   * error is recorded), the waiting readers are served.
    */
-  #startRead(): Promise<void> {
+  #startRead(): void {
     if (this.#readTimeout > 0 && this.#readWaitSince < 0) {
       this.#readWaitSince = performance.now();
       this.#arm(this.#readWaitSince + this.#readTimeout);
     }
-    const done = new Promise<void>((resolve) => {
-      this.#readDone = resolve;
-    });
+    this.#reading = true;
     this.#t.read(this.#readBuf).then(this.#onRead, this.#onReadError);
-    return done;
-  }
-
-  /** Wakes the reader waiting on the read under way, if any. */
-  #wakeReader(): void {
-    const done = this.#readDone;
-    if (done !== null) {
-      this.#readDone = null;
-      done();
-    }
   }
 
   readonly #onRead = (n: number | null): void => {
-    this.#reading = null;
+    this.#reading = false;
     try {
       if (this.#error === null) this.#decodeRead(n);
     } catch (err) {
       // Messages decoded before a bad frame are still delivered first.
       this.#fail(err instanceof Error ? err : toNetError(err));
     }
-    this.#wakeReader();
+    this.#serveWaiters();
   };
 
   readonly #onReadError = (err: unknown): void => {
-    this.#reading = null;
+    this.#reading = false;
     if (this.#error === null) {
       if (this.#closedSettled) {
         // Closed here while the read was pending: the stream ends.
@@ -789,7 +880,7 @@ export class Connection<In = Uint8Array, Out = In>
         this.#fail(toNetError(err, "Cannot read from connection"));
       }
     }
-    this.#wakeReader();
+    this.#serveWaiters();
   };
 
   #decodeRead(n: number | null): void {
@@ -848,8 +939,7 @@ export class Connection<In = Uint8Array, Out = In>
         "Cannot write: the write side of the connection is closed",
       );
     }
-    const out = this.#out ??= this.#spare ?? new ByteBuffer(256);
-    if (out === this.#spare) this.#spare = null;
+    const out = this.#out ??= takeBuffer();
     const before = out.length;
     this.#encoderImpl.encodeInto(message, out);
     const added = out.length - before;
@@ -977,10 +1067,13 @@ export class Connection<In = Uint8Array, Out = In>
         this.#stats.bytesWritten += total;
         this.#writeSince = -1;
         if (this.#idleTimeout > 0) this.#lastActivity = performance.now();
-        buf.clear(1 << 20);
-        // Reuse it for what comes next, or keep it as the spare.
-        if (this.#out === null) this.#out = buf;
-        else this.#spare = buf;
+        if (buf.capacity <= POOL_MAX_BYTES) {
+          giveBuffer(buf);
+        } else if (this.#out === null) {
+          // A connection that moves large messages keeps its large buffer.
+          buf.clear(1 << 20);
+          this.#out = buf;
+        }
         this.#marks.remove(total);
       }
     } catch (err) {

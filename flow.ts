@@ -1512,7 +1512,8 @@ export class WaterMarks {
   #writable = true;
   #closed = false;
   #reason: unknown = undefined;
-  #waiters = new WaitQueue();
+  /** Made when a writer first has to wait: most marks never do. */
+  #waiters: WaitQueue | null = null;
 
   /**
    * Constructs a new instance, writable and empty.
@@ -1693,7 +1694,9 @@ export class WaterMarks {
     this.#buffered -= n;
     if (!this.#writable && this.#buffered <= this.#low) {
       this.#writable = true;
-      if (this.#waiters.length > 0) this.#waiters.resolveAll();
+      if (this.#waiters !== null && this.#waiters.length > 0) {
+        this.#waiters.resolveAll();
+      }
     }
   }
 
@@ -1722,7 +1725,7 @@ export class WaterMarks {
     if (this.#closed) return Promise.reject(this.#reason);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#writable) return RESOLVED;
-    return this.#waiters.wait(0, signal);
+    return (this.#waiters ??= new WaitQueue()).wait(0, signal);
   }
 
   /**
@@ -1749,6 +1752,6 @@ export class WaterMarks {
     this.#closed = true;
     this.#reason = reason ??
       new ConnectionClosedError("Cannot write: the connection is closed");
-    this.#waiters.rejectAll(this.#reason);
+    this.#waiters?.rejectAll(this.#reason);
   }
 }
