@@ -129,7 +129,7 @@ export interface ConnectionOptions<In, Out> extends TimeoutOptions {
    */
   lowWaterMark?: number;
   /**
-   * The largest read buffer. The buffer starts small (1 KiB) and grows
+   * The largest read buffer. The buffer starts small (512 bytes) and grows
    * while reads fill it, so an idle connection holds little memory, and a
    * busy one reads a whole 64 KiB frame with its header at once.
    *
@@ -153,7 +153,7 @@ export interface ConnectionOptions<In, Out> extends TimeoutOptions {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const MIN_READ_BUFFER = 1024;
+const MIN_READ_BUFFER = 512;
 
 function noop(): void {}
 
@@ -186,6 +186,39 @@ function sweep(): void {
 function deferFlush(conn: { [sweepFlush](): void }): void {
   deferred.add(conn);
   sweepTimer ??= setTimeout(sweep, 0);
+}
+
+/**
+ * The connections that queued replies in this tick: flushed together by
+ * one microtask at its end.
+ */
+const microFlush = Symbol("microFlush");
+const microFlushes: Array<{ [microFlush](): void }> = [];
+
+function runMicroFlushes(): void {
+  try {
+    // A flush may queue another connection: the loop reaches it too.
+    for (let i = 0; i < microFlushes.length; i++) {
+      microFlushes[i]![microFlush]();
+    }
+  } finally {
+    microFlushes.length = 0;
+  }
+}
+
+function queueMicroFlush(conn: { [microFlush](): void }): void {
+  if (microFlushes.push(conn) === 1) queueMicrotask(runMicroFlushes);
+}
+
+/**
+ * Where the decoder under way emits its messages: the queue of the
+ * connection that called it. Decoding is synchronous, so one module-wide
+ * function serves every connection.
+ */
+let emitTarget: unknown[] = [];
+
+function emitToTarget(message: unknown): void {
+  emitTarget.push(message);
 }
 
 function undeferFlush(conn: { [sweepFlush](): void }): void {
@@ -829,7 +862,8 @@ export class Connection<In = Uint8Array, Out = In>
     this.#initial = null;
     const before = this.#queue.length;
     try {
-      this.#decoder.decode(initial, (m) => void this.#queue.push(m));
+      emitTarget = this.#queue;
+      this.#decoder.decode(initial, emitToTarget);
     } catch (err) {
       // Messages decoded before a bad frame are still delivered first.
       this.#fail(err instanceof Error ? err : toNetError(err));
@@ -837,8 +871,6 @@ export class Connection<In = Uint8Array, Out = In>
     this.#stats.messagesRead += this.#queue.length - before;
   }
 
-  /** Receives decoded messages (one function for the connection's life). */
-  readonly #emit = (m: In): void => void this.#queue.push(m);
   /** The readable face handed out messages its consumer has not all taken. */
   #handedOut = false;
 
@@ -884,7 +916,8 @@ export class Connection<In = Uint8Array, Out = In>
   };
 
   #decodeRead(n: number | null): void {
-    const emit = this.#emit;
+    const emit: (m: In) => void = emitToTarget;
+    emitTarget = this.#queue;
     if (n === null) {
       this.#readEof = true;
       this.#readWaitSince = -1;
@@ -950,7 +983,7 @@ export class Connection<In = Uint8Array, Out = In>
         // Messages queued in this tick go out together, in one write.
         if (!this.#flushQueued) {
           this.#flushQueued = true;
-          queueMicrotask(this.#microFlush);
+          queueMicroFlush(this);
         }
       } else if (!this.#deferred) {
         // Messages of the last read are still being handled: their
@@ -1013,10 +1046,11 @@ export class Connection<In = Uint8Array, Out = In>
   }
 
   #flushQueued = false;
-  readonly #microFlush = (): void => {
+  /** Called by the shared end-of-tick flush. */
+  [microFlush](): void {
     this.#flushQueued = false;
     this.#flushSoon();
-  };
+  }
 
   /** Whether this connection waits in the shared deferred-flush set. */
   #deferred = false;

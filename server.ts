@@ -431,20 +431,53 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
 
   /**
    * Serves one accepted socket to the end; never throws. Counted in
-   * #handling until it returns, or until shutdown gives up on its handler.
+   * #handling until its connection is finished, or until shutdown gives up
+   * on its handler. A plain socket is wrapped at once; one that needs a
+   * TLS handshake or a PROXY header is vetted first.
    */
-  async #handle(conn: Deno.Conn): Promise<void> {
-    let connection: Connection<In, Out> | null = null;
+  #handle(conn: Deno.Conn): void {
+    this.#setSocketOptions(conn);
+    if (this.#options.tls === undefined && this.#trusted === null) {
+      this.#serve(this.#wrap(conn, conn.remoteAddr, undefined));
+      return;
+    }
+    this.#open(conn).then(
+      (connection) => this.#serve(connection),
+      (err) => {
+        this.#report(err instanceof Error ? err : toNetError(err), null);
+        this.#handlerDone();
+      },
+    );
+  }
+
+  /** Runs the handler on a wrapped connection (none: the socket was refused). */
+  #serve(connection: Connection<In, Out> | null): void {
+    if (connection === null) {
+      this.#handlerDone();
+      return;
+    }
+    this.#inHandler.add(connection);
+    let running: void | Promise<void>;
     try {
-      connection = await this.#open(conn);
-      if (connection === null) return;
-      let failure: Error | null = null;
-      this.#inHandler.add(connection);
-      try {
-        await this.#handler(connection);
-      } catch (err) {
-        failure = err instanceof Error ? err : toNetError(err);
-      }
+      running = this.#handler(connection);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    // A callback pair rather than an async function waiting on the
+    // handler: less to hold for each of many long-lived connections.
+    Promise.resolve(running).then(
+      () => this.#served(connection, null),
+      (err) =>
+        this.#served(connection, err instanceof Error ? err : toNetError(err)),
+    );
+  }
+
+  /** Finishes a connection whose handler returned or threw; never throws. */
+  async #served(
+    connection: Connection<In, Out>,
+    failure: Error | null,
+  ): Promise<void> {
+    try {
       this.#inHandler.delete(connection);
       if (this.#abandoned.delete(connection)) {
         // Shutdown gave up on this handler and finished the connection.
@@ -462,37 +495,46 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     } catch (err) {
       this.#report(err instanceof Error ? err : toNetError(err), connection);
     } finally {
-      if (connection === null || !this.#givenUp.delete(connection)) {
-        this.#handlerDone();
-      }
+      if (!this.#givenUp.delete(connection)) this.#handlerDone();
+    }
+  }
+
+  #setSocketOptions(conn: Deno.Conn): void {
+    if (conn.remoteAddr.transport !== "tcp") return;
+    try {
+      (conn as Deno.TcpConn).setNoDelay(this.#options.noDelay ?? true);
+      if (this.#options.keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
+    } catch {
+      // Not a plain TCP socket.
     }
   }
 
   /** Vets an accepted socket (TLS, PROXY header) and wraps it, or rejects it. */
   async #open(conn: Deno.Conn): Promise<Connection<In, Out> | null> {
-    const o = this.#options;
     this.#pending.add(conn);
     let remoteAddr: Deno.Addr = conn.remoteAddr;
     let initialBytes: Uint8Array | undefined;
     try {
-      if (conn.remoteAddr.transport === "tcp") {
-        try {
-          (conn as Deno.TcpConn).setNoDelay(o.noDelay ?? true);
-          if (o.keepAlive) (conn as Deno.TcpConn).setKeepAlive(true);
-        } catch {
-          // Not a plain TCP socket.
-        }
-      }
-      if (o.tls) await this.#handshake(conn as Deno.TlsConn);
+      if (this.#options.tls) await this.#handshake(conn as Deno.TlsConn);
       if (this.#trusted !== null) {
         ({ remoteAddr, initialBytes } = await this.#readProxyHeader(conn));
       }
     } catch (err) {
-      this.#pending.delete(conn);
       this.#reject(conn, err instanceof Error ? err : toNetError(err));
       return null;
+    } finally {
+      this.#pending.delete(conn);
     }
-    this.#pending.delete(conn);
+    return this.#wrap(conn, remoteAddr, initialBytes);
+  }
+
+  /** Wraps a vetted socket in a connection and counts it, or rejects it. */
+  #wrap(
+    conn: Deno.Conn,
+    remoteAddr: Deno.Addr,
+    initialBytes: Uint8Array | undefined,
+  ): Connection<In, Out> | null {
+    const o = this.#options;
     if (this.#shutdown !== null) {
       this.#reject(conn, new ServerClosedError("Server is shutting down"));
       return null;
