@@ -372,9 +372,8 @@ export class Connection<In = Uint8Array, Out = In>
   readonly #remoteAddr: Deno.Addr;
   readonly #stats: ConnectionStats;
   readonly #marks: WaterMarks;
-  readonly #idleTimeout: number;
-  readonly #readTimeout: number;
-  readonly #writeTimeout: number;
+  /** The idle, read and write deadlines; null when no timeout is set. */
+  readonly #deadlines: Deadlines | null;
   readonly #maxRead: number;
 
   // Reading.
@@ -421,13 +420,6 @@ export class Connection<In = Uint8Array, Out = In>
   /** How the connection ended, once it has: null for a clean close. */
   #endedWith: Error | null | undefined = undefined;
 
-  // Timeouts: one timer, re-armed lazily at the nearest deadline.
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerDue = Infinity;
-  #lastActivity: number;
-  #readWaitSince = -1;
-  #writeSince = -1;
-
   /**
    * Wraps a transport.
    *
@@ -447,9 +439,9 @@ export class Connection<In = Uint8Array, Out = In>
       low: options.lowWaterMark ??
         Math.min(16384, options.highWaterMark ?? 65536),
     });
-    this.#idleTimeout = checkTimeout(options.idleTimeout, "idleTimeout");
-    this.#readTimeout = checkTimeout(options.readTimeout, "readTimeout");
-    this.#writeTimeout = checkTimeout(options.writeTimeout, "writeTimeout");
+    const idle = checkTimeout(options.idleTimeout, "idleTimeout");
+    const read = checkTimeout(options.readTimeout, "readTimeout");
+    const write = checkTimeout(options.writeTimeout, "writeTimeout");
     this.#maxRead = Math.max(
       MIN_READ_BUFFER,
       options.readBufferSize ?? 262144,
@@ -464,10 +456,9 @@ export class Connection<In = Uint8Array, Out = In>
       writes: 0,
       openedAt: Date.now(),
     };
-    this.#lastActivity = performance.now();
-    if (this.#idleTimeout > 0) {
-      this.#arm(this.#lastActivity + this.#idleTimeout);
-    }
+    this.#deadlines = idle > 0 || read > 0 || write > 0
+      ? new Deadlines(idle, read, write, (err) => this.#fail(err))
+      : null;
   }
 
   /** Reads no more from the socket (a server's graceful shutdown). */
@@ -879,10 +870,7 @@ export class Connection<In = Uint8Array, Out = In>
    * error is recorded), the waiting readers are served.
    */
   #startRead(): void {
-    if (this.#readTimeout > 0 && this.#readWaitSince < 0) {
-      this.#readWaitSince = performance.now();
-      this.#arm(this.#readWaitSince + this.#readTimeout);
-    }
+    this.#deadlines?.readWait();
     this.#reading = true;
     this.#t.read(this.#readBuf).then(this.#onRead, this.#onReadError);
   }
@@ -920,7 +908,7 @@ export class Connection<In = Uint8Array, Out = In>
     emitTarget = this.#queue;
     if (n === null) {
       this.#readEof = true;
-      this.#readWaitSince = -1;
+      this.#deadlines?.readDone();
       const before = this.#queue.length;
       this.#decoder.finish(emit);
       this.#stats.messagesRead += this.#queue.length - before;
@@ -928,12 +916,13 @@ export class Connection<In = Uint8Array, Out = In>
       return;
     }
     this.#stats.bytesRead += n;
-    if (this.#idleTimeout > 0) this.#lastActivity = performance.now();
+    const deadlines = this.#deadlines;
+    deadlines?.activity();
     const before = this.#queue.length;
     this.#decoder.decode(this.#readBuf.subarray(0, n), emit);
     const got = this.#queue.length - before;
     this.#stats.messagesRead += got;
-    if (got > 0) this.#readWaitSince = -1;
+    if (got > 0) deadlines?.readDone();
     this.#adaptReadBuffer(n);
   }
 
@@ -1080,10 +1069,7 @@ export class Connection<In = Uint8Array, Out = In>
         this.#out = null;
         const bytes = buf.bytes();
         const total = bytes.length;
-        if (this.#writeTimeout > 0) {
-          this.#writeSince = performance.now();
-          this.#arm(this.#writeSince + this.#writeTimeout);
-        }
+        this.#deadlines?.writeBegin();
         let off = 0;
         while (off < total) {
           let n: number;
@@ -1096,11 +1082,10 @@ export class Connection<In = Uint8Array, Out = In>
           off += n;
           this.#stats.writes++;
           // The peer is reading: the write timeout counts from here.
-          if (this.#writeSince >= 0) this.#writeSince = performance.now();
+          this.#deadlines?.writeProgress();
         }
         this.#stats.bytesWritten += total;
-        this.#writeSince = -1;
-        if (this.#idleTimeout > 0) this.#lastActivity = performance.now();
+        this.#deadlines?.writeDone();
         if (buf.capacity <= POOL_MAX_BYTES) {
           giveBuffer(buf);
         } else if (this.#out === null) {
@@ -1114,7 +1099,7 @@ export class Connection<In = Uint8Array, Out = In>
       this.#fail(err instanceof Error ? err : toNetError(err));
     } finally {
       this.#writing = false;
-      this.#writeSince = -1;
+      this.#deadlines?.writeStopped();
       const waiters = this.#flushWaiters;
       if (
         waiters !== null &&
@@ -1221,10 +1206,7 @@ export class Connection<In = Uint8Array, Out = In>
   #finish(err: Error | null): void {
     if (this.#closedSettled) return;
     this.#closedSettled = true;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#deadlines?.stop();
     try {
       this.#t.close();
     } catch {
@@ -1251,14 +1233,97 @@ export class Connection<In = Uint8Array, Out = In>
   get isClosed(): boolean {
     return this.#closedSettled;
   }
+}
 
-  // -------------------------------------------------------------------------
-  // Timeouts
+/**
+ * The idle, read and write deadlines of one connection on one timer,
+ * re-armed lazily at the nearest deadline. A connection makes one only
+ * when a timeout is set.
+ */
+class Deadlines {
+  readonly #idle: number;
+  readonly #read: number;
+  readonly #write: number;
+  readonly #expire: (error: TimeoutError) => void;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #due = Infinity;
+  #lastActivity: number;
+  #readWaitSince = -1;
+  #writeSince = -1;
+  #writing = false;
+  #stopped = false;
+
+  constructor(
+    idle: number,
+    read: number,
+    write: number,
+    expire: (error: TimeoutError) => void,
+  ) {
+    this.#idle = idle;
+    this.#read = read;
+    this.#write = write;
+    this.#expire = expire;
+    this.#lastActivity = performance.now();
+    if (idle > 0) this.#arm(this.#lastActivity + idle);
+  }
+
+  /** Bytes moved: the idle deadline counts from now. */
+  activity(): void {
+    if (this.#idle > 0) this.#lastActivity = performance.now();
+  }
+
+  /** A reader waits for a whole message; the read deadline counts from its first wait. */
+  readWait(): void {
+    if (this.#read > 0 && this.#readWaitSince < 0) {
+      this.#readWaitSince = performance.now();
+      this.#arm(this.#readWaitSince + this.#read);
+    }
+  }
+
+  /** A whole message arrived, or the stream ended. */
+  readDone(): void {
+    this.#readWaitSince = -1;
+  }
+
+  /** A buffer's write starts: the write deadline counts from now. */
+  writeBegin(): void {
+    this.#writing = true;
+    if (this.#write > 0) {
+      this.#writeSince = performance.now();
+      this.#arm(this.#writeSince + this.#write);
+    }
+  }
+
+  /** The peer took some bytes: the write deadline counts from now. */
+  writeProgress(): void {
+    if (this.#writeSince >= 0) this.#writeSince = performance.now();
+  }
+
+  /** A buffer is written. */
+  writeDone(): void {
+    this.#writeSince = -1;
+    this.activity();
+  }
+
+  /** No write is under way. */
+  writeStopped(): void {
+    this.#writing = false;
+    this.#writeSince = -1;
+  }
+
+  /** The connection is closed: no deadline fires any more. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
 
   #arm(due: number): void {
-    if (this.#closedSettled || due >= this.#timerDue) return;
+    if (this.#stopped || due >= this.#due) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerDue = due;
+    this.#due = due;
     this.#timer = setTimeout(
       () => this.#onTimer(),
       Math.max(0, due - performance.now()),
@@ -1267,41 +1332,41 @@ export class Connection<In = Uint8Array, Out = In>
 
   #onTimer(): void {
     this.#timer = undefined;
-    this.#timerDue = Infinity;
-    if (this.#closedSettled) return;
+    this.#due = Infinity;
+    if (this.#stopped) return;
     const now = performance.now();
     let next = Infinity;
-    if (this.#writeTimeout > 0 && this.#writeSince >= 0) {
-      const due = this.#writeSince + this.#writeTimeout;
+    if (this.#write > 0 && this.#writeSince >= 0) {
+      const due = this.#writeSince + this.#write;
       if (now >= due) {
-        return this.#fail(
+        return this.#expire(
           new TimeoutError(
-            `Cannot write: the peer read nothing for ${this.#writeTimeout} ms`,
-            { kind: "write", timeout: this.#writeTimeout },
+            `Cannot write: the peer read nothing for ${this.#write} ms`,
+            { kind: "write", timeout: this.#write },
           ),
         );
       }
       next = Math.min(next, due);
     }
-    if (this.#readTimeout > 0 && this.#readWaitSince >= 0) {
-      const due = this.#readWaitSince + this.#readTimeout;
+    if (this.#read > 0 && this.#readWaitSince >= 0) {
+      const due = this.#readWaitSince + this.#read;
       if (now >= due) {
-        return this.#fail(
+        return this.#expire(
           new TimeoutError(
-            `Cannot read: no whole message arrived within ${this.#readTimeout} ms`,
-            { kind: "read", timeout: this.#readTimeout },
+            `Cannot read: no whole message arrived within ${this.#read} ms`,
+            { kind: "read", timeout: this.#read },
           ),
         );
       }
       next = Math.min(next, due);
     }
-    if (this.#idleTimeout > 0) {
-      const due = this.#lastActivity + this.#idleTimeout;
+    if (this.#idle > 0) {
+      const due = this.#lastActivity + this.#idle;
       if (now >= due && !this.#writing) {
-        return this.#fail(
+        return this.#expire(
           new TimeoutError(
-            `Connection idle for ${this.#idleTimeout} ms`,
-            { kind: "idle", timeout: this.#idleTimeout },
+            `Connection idle for ${this.#idle} ms`,
+            { kind: "idle", timeout: this.#idle },
           ),
         );
       }
