@@ -167,25 +167,35 @@ function ownMessage<T>(value: T): T {
 }
 
 /**
- * The connections whose application stopped taking the messages of a read
- * while replies wait: flushed on the next macrotask by one timer shared by
- * every connection. The timer is cleared when the set empties, so no timer
- * outlives the connections that need it.
+ * The connections whose replies wait for the application to take the rest
+ * of a read's messages. One still waiting when a later task starts has an
+ * application that stopped taking them (it awaits something else): its
+ * replies go out then. Any connection's read completing starts such a task,
+ * so a busy server flushes them at once; a timer shared by every
+ * connection covers a quiet one within about a millisecond. The timer is
+ * cleared when the set empties, so no timer outlives the connections that
+ * need it.
  */
 const sweepFlush = Symbol("sweepFlush");
 const deferred = new Set<{ [sweepFlush](): void }>();
 let sweepTimer: ReturnType<typeof setTimeout> | undefined;
 
-function sweep(): void {
-  sweepTimer = undefined;
+/** Flushes the connections deferred in an earlier task. */
+function flushStalled(): void {
+  if (deferred.size === 0) return;
   const conns = [...deferred];
   deferred.clear();
   for (const conn of conns) conn[sweepFlush]();
 }
 
+function sweep(): void {
+  sweepTimer = undefined;
+  flushStalled();
+}
+
 function deferFlush(conn: { [sweepFlush](): void }): void {
   deferred.add(conn);
-  sweepTimer ??= setTimeout(sweep, 0);
+  sweepTimer ??= setTimeout(sweep, 1);
 }
 
 /**
@@ -399,6 +409,12 @@ export class Connection<In = Uint8Array, Out = In>
    * an idle connection holds no write buffer.
    */
   #out: ByteBuffer | null = null;
+  /**
+   * A buffer too large for the pool, kept for the messages sent while the
+   * other one is being written: a connection that moves large batches
+   * reuses its two buffers instead of growing new ones.
+   */
+  #spare: ByteBuffer | null = null;
 
   /** Bytes encoded and not yet handed to a socket write. */
   #pendingBytes(): number {
@@ -876,6 +892,9 @@ export class Connection<In = Uint8Array, Out = In>
   }
 
   readonly #onRead = (n: number | null): void => {
+    // A read's completion starts a task: replies deferred before it are
+    // stuck behind an application that stopped taking messages.
+    flushStalled();
     this.#reading = false;
     try {
       if (this.#error === null) this.#decodeRead(n);
@@ -961,7 +980,11 @@ export class Connection<In = Uint8Array, Out = In>
         "Cannot write: the write side of the connection is closed",
       );
     }
-    const out = this.#out ??= takeBuffer();
+    let out = this.#out;
+    if (out === null) {
+      out = this.#out = this.#spare ?? takeBuffer();
+      this.#spare = null;
+    }
     const before = out.length;
     this.#encoderImpl.encodeInto(message, out);
     const added = out.length - before;
@@ -1088,10 +1111,11 @@ export class Connection<In = Uint8Array, Out = In>
         this.#deadlines?.writeDone();
         if (buf.capacity <= POOL_MAX_BYTES) {
           giveBuffer(buf);
-        } else if (this.#out === null) {
-          // A connection that moves large messages keeps its large buffer.
+        } else {
+          // A connection that moves large batches keeps its large buffers.
           buf.clear(1 << 20);
-          this.#out = buf;
+          if (this.#out === null) this.#out = buf;
+          else this.#spare = buf;
         }
         this.#marks.remove(total);
       }

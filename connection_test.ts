@@ -483,6 +483,62 @@ Deno.test("`Connection` sends the replies to the messages of one read in one wri
   tb.close();
 });
 
+Deno.test("`Connection` sends the replies already written when the handler stops taking a read's messages", async () => {
+  const [client, server] = connectionPair({ codec: text(lines()) });
+  // One read on the server holds all three.
+  for (const m of ["a", "b", "c"]) client.write(m);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const handling = (async () => {
+    for await (const m of server) {
+      server.write(m.toUpperCase());
+      if (m === "a") await gate; // something slow, with "b" and "c" queued
+    }
+  })();
+  // "A" goes out while the handler waits, not when it takes "b".
+  const first = client.receive();
+  assertFalse(await stillPending(first, 1000), "the reply to a was held back");
+  assertEquals(await first, "A");
+  release();
+  assertEquals(await client.receive(), "B");
+  assertEquals(await client.receive(), "C");
+  await client.closeWrite();
+  await handling;
+  await server.close();
+  await client.close();
+});
+
+Deno.test("`Connection` flushes a stalled handler's replies when another connection's read completes", async () => {
+  const codec = text(lines());
+  const [client, server] = connectionPair({ codec });
+  const [other, otherServer] = connectionPair({ codec });
+  for (const m of ["a", "b"]) client.write(m);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const handling = (async () => {
+    for await (const m of server) {
+      server.write(m.toUpperCase());
+      if (m === "a") await gate;
+    }
+  })();
+  const otherHandling = (async () => {
+    for await (const m of otherServer) otherServer.write(m);
+  })();
+  const first = client.receive();
+  // Traffic elsewhere: each read that completes flushes what is stuck.
+  for (let i = 0; i < 3; i++) {
+    other.write(`ping ${i}`);
+    assertEquals(await other.receive(), `ping ${i}`);
+  }
+  assertEquals(await first, "A");
+  release();
+  assertEquals(await client.receive(), "B");
+  await client.closeWrite();
+  await other.closeWrite();
+  await Promise.all([handling, otherHandling]);
+  for (const c of [client, server, other, otherServer]) await c.close();
+});
+
 Deno.test("`Connection.send()` waits while a reader that never reads holds the high-water mark", async () => {
   const highWaterMark = 4096;
   const [a, b] = connectionPair({
