@@ -686,18 +686,21 @@ export class Connection<In = Uint8Array, Out = In>
   ): Promise<void> {
     const controller = this.#readableController!;
     this.#handedOut = false;
-    // The destination ending while the source waits for bytes ends the
-    // pipe then, not at the next message.
+    // Another connection ending while this one waits for bytes ends the
+    // pipe then, not at the next message. (Piped into itself, the end of
+    // the connection ends the reading too.)
     let destError: Error | null = null;
     let piping = true;
-    const destEnded = (err?: unknown) => {
-      if (!piping || destError !== null) return;
-      destError = err instanceof Error
-        ? err
-        : new ConnectionClosedError("Cannot pipe: the destination closed");
-      if (to as unknown !== this) this.abort(destError);
-    };
-    to.closed.then(() => destEnded(), destEnded);
+    if (to as unknown !== this) {
+      const destEnded = (err?: unknown) => {
+        if (!piping || destError !== null) return;
+        destError = err instanceof Error
+          ? err
+          : new ConnectionClosedError("Cannot pipe: the destination closed");
+        this.abort(destError);
+      };
+      to.closed.then(() => destEnded(), destEnded);
+    }
     let sourceError: unknown = null;
     let ended = false;
     try {
