@@ -483,6 +483,37 @@ Deno.test("`Connection` sends the replies to the messages of one read in one wri
   tb.close();
 });
 
+Deno.test("`Connection` write buffers taken from the shared pool never mix two connections' bytes", async () => {
+  // Small pipes keep writes in flight while other connections encode,
+  // so buffers go back to the pool and out again all the time.
+  const pairs = Array.from(
+    { length: 16 },
+    () => connectionPair({ codec: lengthPrefixed(), capacity: 512 }),
+  );
+  const count = 150;
+  const frame = (pair: number, i: number) =>
+    new Uint8Array(1 + ((pair * 37 + i * 11) % 300)).fill(
+      (pair * 16 + i) & 0xff,
+    );
+  const sending = pairs.map(async ([a], p) => {
+    for (let i = 0; i < count; i++) {
+      if (!a.write(frame(p, i))) await a.drain();
+      if (i % 7 === 0) await Promise.resolve();
+    }
+    await a.closeWrite();
+  });
+  const receiving = pairs.map(async ([, b], p) => {
+    let i = 0;
+    for await (const got of b) assertEquals(got, frame(p, i++));
+    assertEquals(i, count);
+  });
+  await Promise.all([...sending, ...receiving]);
+  for (const [a, b] of pairs) {
+    await a.close();
+    await b.close();
+  }
+});
+
 Deno.test("`Connection` sends the replies already written when the handler stops taking a read's messages", async () => {
   const [client, server] = connectionPair({ codec: text(lines()) });
   // One read on the server holds all three.
