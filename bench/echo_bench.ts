@@ -15,7 +15,7 @@
  * - (e) Python asyncio streams: `bench/asyncio_echo.py`
  *
  * ```sh
- * deno task bench:echo                  # 3 rounds: a few minutes
+ * deno task bench:echo                  # 5 rounds: about 8 minutes
  * deno task bench:echo --quick          # a CI-sized run
  * deno task bench:echo --rounds 5 --duration 2 --servers a,c
  * ```
@@ -143,7 +143,7 @@ Runs bench/load.ts against five length-prefixed echo servers in interleaved
 rounds and writes bench/results/echo.md, echo.svg and echo.json.
 
   --quick            a CI-sized run: 4 workloads, 1 round, short windows
-  --rounds N         interleaved rounds (3; quick: 1)
+  --rounds N         interleaved rounds (5; quick: 1)
   --duration S       measured seconds per cell (1; quick: 0.3)
   --warmup S         warm-up seconds per cell, not counted (0.25; quick: 0.1)
   --idle N           idle connections for the memory figure (1000; quick: 100)
@@ -214,7 +214,7 @@ function parse(argv: string[]): Settings | null {
   }
   return {
     quick,
-    rounds: num("rounds", quick ? 1 : 3, 1, true),
+    rounds: num("rounds", quick ? 1 : 5, 1, true),
     duration: num("duration", quick ? 0.3 : 1, 0.05),
     warmup: num("warmup", quick ? 0.1 : 0.25, 0),
     idle: num("idle", quick ? 100 : 1000, 1, true),
