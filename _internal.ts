@@ -1,7 +1,8 @@
 // Copyright 2026 the netkit authors. MIT license.
 // Private plumbing shared by client.ts, server.ts and connection.ts.
 
-import type { TimeoutOptions } from "./connection.ts";
+import type { ConnectionOptions, TimeoutOptions } from "./connection.ts";
+import { WaterMarks } from "./flow.ts";
 
 /** The timeout options present in `options`, for passing on. */
 export function pickTimeouts(options: TimeoutOptions): TimeoutOptions {
@@ -20,3 +21,57 @@ export function pickTimeouts(options: TimeoutOptions): TimeoutOptions {
  * ends. Used by a server's graceful shutdown.
  */
 export const stopReading: unique symbol = Symbol("netkit.stopReading");
+
+/**
+ * A timeout option's value in milliseconds, `0` when absent.
+ *
+ * @throws {RangeError} Not a finite non-negative number.
+ */
+export function checkTimeout(value: number | undefined, name: string): number {
+  if (value === undefined) return 0;
+  if (!(value >= 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot create connection: ${name} must be a non-negative number of milliseconds, received ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A connection's water marks: 64 KiB high and 16 KiB low by default (low
+ * never above high).
+ *
+ * @throws {RangeError} The marks are not `0 <= low <= high`, `high > 0`.
+ */
+export function makeWaterMarks(
+  options: Pick<
+    ConnectionOptions<unknown, unknown>,
+    "highWaterMark" | "lowWaterMark"
+  >,
+): WaterMarks {
+  const high = options.highWaterMark ?? 65536;
+  return new WaterMarks({
+    high,
+    low: options.lowWaterMark ?? Math.min(16384, high),
+  });
+}
+
+/**
+ * Throws what a connection made with these options would, so that `serve`
+ * and `connect` refuse bad options before they touch a socket.
+ *
+ * @throws {RangeError} A timeout or a water mark is out of range.
+ */
+export function checkConnectionOptions(
+  options:
+    & TimeoutOptions
+    & Pick<
+      ConnectionOptions<unknown, unknown>,
+      "highWaterMark" | "lowWaterMark"
+    >,
+): void {
+  checkTimeout(options.idleTimeout, "idleTimeout");
+  checkTimeout(options.readTimeout, "readTimeout");
+  checkTimeout(options.writeTimeout, "writeTimeout");
+  makeWaterMarks(options);
+}

@@ -20,7 +20,7 @@
 
 import type { Codec } from "./codec.ts";
 import { Connection, type TimeoutOptions } from "./connection.ts";
-import { pickTimeouts } from "./_internal.ts";
+import { checkConnectionOptions, pickTimeouts } from "./_internal.ts";
 import {
   NetError,
   retry as retryWith,
@@ -322,6 +322,7 @@ export async function connect<In = Uint8Array, Out = In>(
   const addr = normalize(address);
   const { signal } = options;
   if (signal?.aborted) throw signal.reason;
+  checkConnectionOptions(options);
   const policy = retryPolicy(options.retry);
   const opts = options as ConnectOptions<unknown, unknown>;
   const conn = policy === null

@@ -136,6 +136,27 @@ Deno.test("`connect()` rejects a port out of range with RangeError", async () =>
   await assertRejects(() => connect({ port: 1.5 }), RangeError, "port");
 });
 
+Deno.test("`connect()` rejects bad connection options before it opens a socket", async () => {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) accepted.push(c);
+  })();
+  await assertRejects(
+    () => connect(listener.addr, { readTimeout: Number.NaN }),
+    RangeError,
+    "readTimeout",
+  );
+  await assertRejects(
+    () => connect(listener.addr, { highWaterMark: -1 }),
+    RangeError,
+  );
+  listener.close();
+  await accepting.catch(() => {});
+  // Nothing reached the listener (and the sanitizer sees no socket left).
+  assertEquals(accepted.length, 0);
+});
+
 Deno.test("`connect()` rejects TLS over a unix socket with TypeError", async () => {
   await assertRejects(
     () => connect({ path: "/nonexistent/netkit.sock" }, { tls: true }),

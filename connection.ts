@@ -29,8 +29,8 @@
 
 import { ByteBuffer, type Codec, type Decoder, raw } from "./codec.ts";
 import { ConnectionClosedError, TimeoutError, toNetError } from "./errors.ts";
-import { WaterMarks } from "./flow.ts";
-import { stopReading } from "./_internal.ts";
+import type { WaterMarks } from "./flow.ts";
+import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
 
 /**
  * The byte transport under a {@linkcode Connection}: what `Deno.Conn`
@@ -452,11 +452,7 @@ export class Connection<In = Uint8Array, Out = In>
     this.#decoder = codec.decoder({ borrow: this.#borrow });
     this.#encoderImpl = codec.encoder();
     this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
-    this.#marks = new WaterMarks({
-      high: options.highWaterMark ?? 65536,
-      low: options.lowWaterMark ??
-        Math.min(16384, options.highWaterMark ?? 65536),
-    });
+    this.#marks = makeWaterMarks(options);
     const idle = checkTimeout(options.idleTimeout, "idleTimeout");
     const read = checkTimeout(options.readTimeout, "readTimeout");
     const write = checkTimeout(options.writeTimeout, "writeTimeout");
@@ -1414,14 +1410,4 @@ function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
       resolve();
     });
   });
-}
-
-function checkTimeout(value: number | undefined, name: string): number {
-  if (value === undefined) return 0;
-  if (!(value >= 0) || !Number.isFinite(value)) {
-    throw new RangeError(
-      `Cannot create connection: ${name} must be a non-negative number of milliseconds, received ${value}`,
-    );
-  }
-  return value;
 }

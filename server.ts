@@ -47,7 +47,11 @@ import {
   ProxyProtocolError,
   type ProxyUnixAddress,
 } from "./proxy_protocol.ts";
-import { pickTimeouts, stopReading } from "./_internal.ts";
+import {
+  checkConnectionOptions,
+  pickTimeouts,
+  stopReading,
+} from "./_internal.ts";
 
 /** TLS settings for {@linkcode serve}. */
 export interface ServerTlsOptions {
@@ -539,17 +543,27 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       this.#reject(conn, new ServerClosedError("Server is shutting down"));
       return null;
     }
-    const connection = new Connection<In, Out>(conn, {
-      ...(o.codec ? { codec: o.codec } : {}),
-      ...pickTimeouts(o),
-      ...(o.borrow !== undefined ? { borrow: o.borrow } : {}),
-      ...(o.highWaterMark !== undefined
-        ? { highWaterMark: o.highWaterMark }
-        : {}),
-      ...(o.lowWaterMark !== undefined ? { lowWaterMark: o.lowWaterMark } : {}),
-      remoteAddr,
-      ...(initialBytes ? { initialBytes } : {}),
-    });
+    let connection: Connection<In, Out>;
+    try {
+      connection = new Connection<In, Out>(conn, {
+        ...(o.codec ? { codec: o.codec } : {}),
+        ...pickTimeouts(o),
+        ...(o.borrow !== undefined ? { borrow: o.borrow } : {}),
+        ...(o.highWaterMark !== undefined
+          ? { highWaterMark: o.highWaterMark }
+          : {}),
+        ...(o.lowWaterMark !== undefined
+          ? { lowWaterMark: o.lowWaterMark }
+          : {}),
+        remoteAddr,
+        ...(initialBytes ? { initialBytes } : {}),
+      });
+    } catch (err) {
+      // A codec that cannot make its decoder, and the like: this socket is
+      // refused, the server goes on.
+      this.#reject(conn, err instanceof Error ? err : toNetError(err));
+      return null;
+    }
     this.#connections.add(connection);
     this.#stats.active++;
     try {
@@ -844,6 +858,7 @@ export function serve<In = Uint8Array, Out = In>(
       `Cannot serve: maxConnections must be a positive integer, received ${maxConnections}`,
     );
   }
+  checkConnectionOptions(options);
   let listener: Deno.Listener;
   try {
     if (path !== undefined) {

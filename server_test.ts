@@ -297,6 +297,39 @@ Deno.test("`serve()` survives a handler that throws synchronously", async () => 
   assertInstanceOf(errors[0], TypeError);
 });
 
+Deno.test("`serve()` refuses a socket whose codec cannot make a decoder and serves the next", async () => {
+  const errors: Error[] = [];
+  let made = 0;
+  const codec = {
+    ...LINES,
+    decoder: (options?: { borrow?: boolean }) => {
+      if (++made === 1) throw new TypeError("No decoder today, on purpose");
+      return LINES.decoder(options);
+    },
+  };
+  await using server = serve({
+    port: 0,
+    codec,
+    onError: (err) => void errors.push(err),
+  }, echo);
+  const first = await dial(server);
+  const refused = readToEnd(first);
+  assertFalse(await stillPending(refused, 2000), "the socket was not closed");
+  assertEquals((await refused).text, "");
+  first.close();
+  await using second = await connect(server.addr, { codec: LINES });
+  await second.send("ok");
+  const reply = second.receive();
+  assertFalse(
+    await stillPending(reply, 2000),
+    "the next client was not served",
+  );
+  assertEquals(await reply, "ok");
+  assertEquals(server.stats.rejected, 1);
+  assertEquals(errors.length, 1);
+  assertInstanceOf(errors[0], TypeError);
+});
+
 Deno.test("`serve()` reports a connection timeout to onError and onClose", async () => {
   const reported = Promise.withResolvers<Error>();
   const closedWith = Promise.withResolvers<Error | null>();
@@ -792,6 +825,17 @@ Deno.test("`serve()` rejects options that do not go together", async () => {
     () => serve({ port: 0, maxConnections: 0 }, () => {}),
     RangeError,
     "maxConnections",
+  );
+  // Connection options are checked before a listener opens.
+  assertThrows(
+    () => serve({ port: 0, idleTimeout: -1 }, () => {}),
+    RangeError,
+    "idleTimeout",
+  );
+  assertThrows(
+    () => serve({ port: 0, highWaterMark: 10, lowWaterMark: 20 }, () => {}),
+    RangeError,
+    "low",
   );
   await using server = serve({ port: 0 }, () => {});
   const err = assertThrows(
