@@ -4,15 +4,29 @@
 import type { ConnectionOptions, TimeoutOptions } from "./connection.ts";
 import { WaterMarks } from "./flow.ts";
 
-/** The timeout options present in `options`, for passing on. */
-export function pickTimeouts(options: TimeoutOptions): TimeoutOptions {
-  const out: TimeoutOptions = {};
-  if (options.idleTimeout !== undefined) out.idleTimeout = options.idleTimeout;
-  if (options.readTimeout !== undefined) out.readTimeout = options.readTimeout;
-  if (options.writeTimeout !== undefined) {
-    out.writeTimeout = options.writeTimeout;
+/** The options `serve` and `connect` pass on to each `Connection`. */
+const PASSED_ON = [
+  "codec",
+  "idleTimeout",
+  "readTimeout",
+  "writeTimeout",
+  "borrow",
+  "highWaterMark",
+  "lowWaterMark",
+] as const;
+
+/**
+ * The connection options present in the options of `serve` or `connect`,
+ * for passing on to each `Connection`.
+ */
+export function connectionOptions<In, Out>(
+  options: Pick<ConnectionOptions<In, Out>, (typeof PASSED_ON)[number]>,
+): ConnectionOptions<In, Out> {
+  const out: Record<string, unknown> = {};
+  for (const key of PASSED_ON) {
+    if (options[key] !== undefined) out[key] = options[key];
   }
-  return out;
+  return out as ConnectionOptions<In, Out>;
 }
 
 /**

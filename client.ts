@@ -20,7 +20,7 @@
 
 import type { Codec } from "./codec.ts";
 import { Connection, type TimeoutOptions } from "./connection.ts";
-import { checkConnectionOptions, pickTimeouts } from "./_internal.ts";
+import { checkConnectionOptions, connectionOptions } from "./_internal.ts";
 import {
   NetError,
   retry as retryWith,
@@ -331,17 +331,7 @@ export async function connect<In = Uint8Array, Out = In>(
       ...policy,
       ...(signal ? { signal } : {}),
     });
-  const connection = new Connection<In, Out>(conn, {
-    ...(options.codec ? { codec: options.codec } : {}),
-    ...pickTimeouts(options),
-    ...(options.borrow !== undefined ? { borrow: options.borrow } : {}),
-    ...(options.highWaterMark !== undefined
-      ? { highWaterMark: options.highWaterMark }
-      : {}),
-    ...(options.lowWaterMark !== undefined
-      ? { lowWaterMark: options.lowWaterMark }
-      : {}),
-  });
+  const connection = new Connection<In, Out>(conn, connectionOptions(options));
   if (options.proxyHeader) {
     try {
       const header = encodeProxyHeader(options.proxyHeader);

@@ -32,7 +32,11 @@
  */
 
 import type { Codec } from "./codec.ts";
-import { Connection, type TimeoutOptions } from "./connection.ts";
+import {
+  Connection,
+  type ConnectionOptions,
+  type TimeoutOptions,
+} from "./connection.ts";
 import {
   NetError,
   ServerClosedError,
@@ -49,7 +53,7 @@ import {
 } from "./proxy_protocol.ts";
 import {
   checkConnectionOptions,
-  pickTimeouts,
+  connectionOptions,
   stopReading,
 } from "./_internal.ts";
 
@@ -275,6 +279,12 @@ export function formatAddr(addr: Deno.Addr): string {
   return (addr as Deno.UnixAddr).path ?? "";
 }
 
+/** What a PROXY header told of a client: its address, and the bytes after. */
+interface ProxiedPeer {
+  remoteAddr: Deno.Addr;
+  initialBytes?: Uint8Array;
+}
+
 /**
  * A running server, as returned by {@linkcode serve}.
  *
@@ -305,6 +315,8 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     errors: 0,
   };
   readonly #maxConnections: number;
+  /** What each connection is made with, taken once from the options. */
+  readonly #connectionOptions: ConnectionOptions<In, Out>;
   readonly #trusted: CidrList | null;
   readonly #onError: (error: Error, conn: Connection<In, Out> | null) => void;
   readonly #finished: Promise<void>;
@@ -329,6 +341,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     this.#options = options;
     this.#handler = handler;
     this.#maxConnections = options.maxConnections ?? 10_000;
+    this.#connectionOptions = connectionOptions(options);
     const mode = options.proxyProtocol ?? "off";
     this.#trusted = mode === "off"
       ? null
@@ -442,7 +455,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   #handle(conn: Deno.Conn): void {
     this.#setSocketOptions(conn);
     if (this.#options.tls === undefined && this.#trusted === null) {
-      this.#serve(this.#wrap(conn, conn.remoteAddr, undefined));
+      this.#serve(this.#wrap(conn, null));
       return;
     }
     this.#open(conn).then(
@@ -516,48 +529,36 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   /** Vets an accepted socket (TLS, PROXY header) and wraps it, or rejects it. */
   async #open(conn: Deno.Conn): Promise<Connection<In, Out> | null> {
     this.#pending.add(conn);
-    let remoteAddr: Deno.Addr = conn.remoteAddr;
-    let initialBytes: Uint8Array | undefined;
+    let proxied: ProxiedPeer | null = null;
     try {
       if (this.#options.tls) await this.#handshake(conn as Deno.TlsConn);
-      if (this.#trusted !== null) {
-        ({ remoteAddr, initialBytes } = await this.#readProxyHeader(conn));
-      }
+      if (this.#trusted !== null) proxied = await this.#readProxyHeader(conn);
     } catch (err) {
       this.#reject(conn, err instanceof Error ? err : toNetError(err));
       return null;
     } finally {
       this.#pending.delete(conn);
     }
-    return this.#wrap(conn, remoteAddr, initialBytes);
+    return this.#wrap(conn, proxied);
   }
 
   /** Wraps a vetted socket in a connection and counts it, or rejects it. */
   #wrap(
     conn: Deno.Conn,
-    remoteAddr: Deno.Addr,
-    initialBytes: Uint8Array | undefined,
+    proxied: ProxiedPeer | null,
   ): Connection<In, Out> | null {
-    const o = this.#options;
     if (this.#shutdown !== null) {
       this.#reject(conn, new ServerClosedError("Server is shutting down"));
       return null;
     }
+    // The options are made once; a socket behind a PROXY header adds the
+    // client's address and the bytes read after the header.
+    const options = proxied === null
+      ? this.#connectionOptions
+      : { ...this.#connectionOptions, ...proxied };
     let connection: Connection<In, Out>;
     try {
-      connection = new Connection<In, Out>(conn, {
-        ...(o.codec ? { codec: o.codec } : {}),
-        ...pickTimeouts(o),
-        ...(o.borrow !== undefined ? { borrow: o.borrow } : {}),
-        ...(o.highWaterMark !== undefined
-          ? { highWaterMark: o.highWaterMark }
-          : {}),
-        ...(o.lowWaterMark !== undefined
-          ? { lowWaterMark: o.lowWaterMark }
-          : {}),
-        remoteAddr,
-        ...(initialBytes ? { initialBytes } : {}),
-      });
+      connection = new Connection<In, Out>(conn, options);
     } catch (err) {
       // A codec that cannot make its decoder, and the like: this socket is
       // refused, the server goes on.
@@ -567,7 +568,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     this.#connections.add(connection);
     this.#stats.active++;
     try {
-      o.onOpen?.(connection);
+      this.#options.onOpen?.(connection);
     } catch (err) {
       this.#report(err instanceof Error ? err : toNetError(err), connection);
     }
@@ -631,7 +632,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
 
   async #readProxyHeader(
     conn: Deno.Conn,
-  ): Promise<{ remoteAddr: Deno.Addr; initialBytes?: Uint8Array }> {
+  ): Promise<ProxiedPeer> {
     const peer = conn.remoteAddr;
     const host = peer.transport === "tcp" ? peer.hostname : null;
     // Unix sockets are local: the proxy is on this machine.
