@@ -1,7 +1,7 @@
 // Copyright 2026 the netkit authors. MIT license.
 
 /**
- * The side-by-side echo benchmark: the same load against five
+ * The side-by-side echo benchmark: the same load against six
  * length-prefixed (u32 big-endian) echo servers, in interleaved rounds
  * within one invocation.
  *
@@ -13,6 +13,9 @@
  *   `Deno.listen` + `conn.read` / `conn.write` loop
  * - (d) Node `net`, hand-written: `bench/node_echo.mjs`
  * - (e) Python asyncio streams: `bench/asyncio_echo.py`
+ * - (f) the per-message floor: `bench/floor_echo.ts`, the baseline's loop
+ *   handing each message out through the cheapest `for await` and
+ *   `await`-per-send a library could offer (what bounds (a))
  *
  * ```sh
  * deno task bench:echo                  # 5 rounds: about 8 minutes
@@ -43,7 +46,7 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const IMPORT_MAP = `${ROOT}offline/import_map.json`;
 const DENO = Deno.execPath();
 
-type ServerKey = "a" | "b" | "c" | "d" | "e";
+type ServerKey = "a" | "b" | "c" | "d" | "e" | "f";
 
 interface ServerSpec {
   key: ServerKey;
@@ -116,6 +119,20 @@ const SERVERS: readonly ServerSpec[] = [
     color: "#e08a1e",
     command: () => [python, `${ROOT}bench/asyncio_echo.py`, "--port", "0"],
   },
+  {
+    key: "f",
+    name: "(f) per-message floor",
+    color: "#9a5fb5",
+    command: () => [
+      DENO,
+      "run",
+      `--import-map=${IMPORT_MAP}`,
+      "-N",
+      `${ROOT}bench/floor_echo.ts`,
+      "--port",
+      "0",
+    ],
+  },
 ];
 
 interface Workload {
@@ -139,7 +156,7 @@ const QUICK_WORKLOADS: Workload[] = [
 
 const HELP = `Usage: deno task bench:echo [options]
 
-Runs bench/load.ts against five length-prefixed echo servers in interleaved
+Runs bench/load.ts against six length-prefixed echo servers in interleaved
 rounds and writes bench/results/echo.md, echo.svg and echo.json.
 
   --quick            a CI-sized run: 4 workloads, 1 round, short windows
@@ -147,7 +164,7 @@ rounds and writes bench/results/echo.md, echo.svg and echo.json.
   --duration S       measured seconds per cell (1; quick: 0.3)
   --warmup S         warm-up seconds per cell, not counted (0.25; quick: 0.1)
   --idle N           idle connections for the memory figure (1000; quick: 100)
-  --servers LIST     which servers, e.g. a,c,d (a,b,c,d,e)
+  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f)
   --iperf-seconds S  iperf3's run (3; quick: 1); 0 skips it
   --no-pin           do not pin server and client to cores
   --out DIR          where the results go (bench/results)
@@ -179,7 +196,7 @@ function parse(argv: string[]): Settings | null {
     ],
     boolean: ["quick", "help", "pin"],
     negatable: ["pin"],
-    default: { pin: true, servers: "a,b,c,d,e", out: `${ROOT}bench/results` },
+    default: { pin: true, servers: "a,b,c,d,e,f", out: `${ROOT}bench/results` },
     unknown: (arg: string) => {
       throw new RangeError(`Unknown option "${arg}" (see --help)`);
     },
@@ -209,7 +226,7 @@ function parse(argv: string[]): Settings | null {
   const unknown = keys.filter((k) => !SERVERS.some((s) => s.key === k));
   if (unknown.length > 0 || servers.length === 0) {
     throw new RangeError(
-      `--servers must list some of a,b,c,d,e, received "${args.servers}"`,
+      `--servers must list some of a,b,c,d,e,f, received "${args.servers}"`,
     );
   }
   return {
@@ -698,11 +715,16 @@ class Results {
     );
   }
 
-  /** The median over rounds of this server's value over the baseline's. */
-  ratio(key: ServerKey, wi: number, metric: Metric): number | null {
-    if (!this.cells.has("c")) return null;
+  /** The median over rounds of this server's value over another's (the baseline's). */
+  ratio(
+    key: ServerKey,
+    wi: number,
+    metric: Metric,
+    base: ServerKey = "c",
+  ): number | null {
+    if (!this.cells.has(base)) return null;
     const xs = this.values(key, wi, metric);
-    const cs = this.values("c", wi, metric);
+    const cs = this.values(base, wi, metric);
     const rs: number[] = [];
     for (let i = 0; i < Math.min(xs.length, cs.length); i++) {
       const x = xs[i], c = cs[i];
@@ -870,6 +892,24 @@ function markdown(res: Results, ctx: Context): string {
   lines.push(table(res, METRICS.p99, millis, true), "");
   lines.push("## Server CPU per message (µs, all threads)", "");
   lines.push(table(res, METRICS.cpu, (n) => n.toFixed(2), true), "");
+  if (res.cells.has("a") && res.cells.has("f")) {
+    lines.push(
+      "## (a) over the per-message floor (f)",
+      "",
+      "(f) hands each message out through the cheapest `for await` and `await` per send a library could offer, and copies each reply as an encoder must; the rest of what (a) costs is netkit's own. Ratios of (a) to (f) in the same round, medians over the rounds:",
+      "",
+      "| payload × conns × pipeline | msg/s | p99 | CPU per message |",
+      "|---|---:|---:|---:|",
+      ...res.workloads.map((w, wi) =>
+        `| ${workloadLabel(w)} | ${
+          [METRICS.msgs, METRICS.p99, METRICS.cpu].map((m) =>
+            res.ratio("a", wi, m, "f")?.toFixed(2) ?? "?"
+          ).join(" | ")
+        } |`
+      ),
+      "",
+    );
+  }
   lines.push(
     `## Idle memory per connection (${s.idle} connections)`,
     "",

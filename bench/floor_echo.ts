@@ -1,0 +1,182 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+/**
+ * The per-message floor of the echo benchmark: the least any library must
+ * pay to hand a length-prefixed (u32 big-endian) stream to
+ * `for await (const m of conn) await conn.send(m)`, written by hand with no
+ * library.
+ *
+ * It does what such an API cannot avoid and nothing else: the baseline's
+ * read loop, each frame a view of the read buffer handed out through the
+ * cheapest async iterator (one resolved promise per message), one `await`
+ * per message for the send, each reply copied into an output buffer (the
+ * read buffer is reused, so an echo must copy), and the replies to one read
+ * written together. The read buffer starts at 512 bytes and doubles when a
+ * read fills it, like netkit's, so its idle memory is what Deno itself costs
+ * for a connection with a read pending.
+ *
+ * ```sh
+ * deno run -N bench/floor_echo.ts --port 0     # prints "listening on 127.0.0.1:PORT"
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "@std/cli";
+
+const args = parseArgs(Deno.args, {
+  string: ["hostname", "port", "max-frame-length"],
+  default: {
+    hostname: "127.0.0.1",
+    port: "8888",
+    "max-frame-length": "1048576",
+  },
+});
+const hostname = String(args.hostname);
+const port = Number(args.port);
+const maxFrameLength = Number(args["max-frame-length"]);
+const FIRST_READ_BUFFER = 512;
+const MAX_READ_BUFFER = 256 * 1024;
+const RESOLVED = Promise.resolve();
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    off += await conn.write(off === 0 ? bytes : bytes.subarray(off));
+  }
+}
+
+/** The frames of one connection as an async iterator, and its replies. */
+class Frames implements AsyncIterableIterator<Uint8Array> {
+  readonly #conn: Deno.Conn;
+  #buf = new Uint8Array(FIRST_READ_BUFFER);
+  /** Bytes in #buf: the frames of the last read, then a partial one. */
+  #held = 0;
+  /** Where the frames of the last read end in #buf. */
+  #end = 0;
+  /** Whether the last read filled the buffer: the next one gets more room. */
+  #filled = false;
+  #frames: Uint8Array[] = [];
+  #taken = 0;
+  #out = new Uint8Array(FIRST_READ_BUFFER);
+  #outLength = 0;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#taken < this.#frames.length) {
+      return Promise.resolve({
+        done: false,
+        value: this.#frames[this.#taken++]!,
+      });
+    }
+    return this.#read();
+  }
+
+  /** Queues a reply: its header and a copy of its bytes. */
+  send(message: Uint8Array): Promise<void> {
+    const at = this.#outLength;
+    const need = at + 4 + message.length;
+    if (need > this.#out.length) {
+      const bigger = new Uint8Array(Math.max(need, this.#out.length * 2));
+      bigger.set(this.#out.subarray(0, at));
+      this.#out = bigger;
+    }
+    const out = this.#out;
+    const len = message.length;
+    out[at] = len >>> 24;
+    out[at + 1] = (len >>> 16) & 0xff;
+    out[at + 2] = (len >>> 8) & 0xff;
+    out[at + 3] = len & 0xff;
+    out.set(message, at + 4);
+    this.#outLength = need;
+    return RESOLVED;
+  }
+
+  /** Writes the replies to the last read's frames, then reads for more. */
+  async #read(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#outLength > 0) {
+      await writeAll(this.#conn, this.#out.subarray(0, this.#outLength));
+      this.#outLength = 0;
+    }
+    if (this.#end > 0) {
+      this.#buf.copyWithin(0, this.#end, this.#held);
+      this.#held -= this.#end;
+      this.#end = 0;
+    }
+    this.#frames.length = 0;
+    this.#taken = 0;
+    for (;;) {
+      this.#makeRoom();
+      const buf = this.#buf;
+      const n = await this.#conn.read(buf.subarray(this.#held));
+      if (n === null) return { done: true, value: undefined };
+      this.#filled = this.#held + n === buf.length;
+      this.#held += n;
+      let end = 0;
+      while (this.#held - end >= 4) {
+        const len = ((buf[end]! << 24) | (buf[end + 1]! << 16) |
+          (buf[end + 2]! << 8) | buf[end + 3]!) >>> 0;
+        if (len > maxFrameLength) return { done: true, value: undefined };
+        if (this.#held - end - 4 < len) break;
+        this.#frames.push(new Uint8Array(buf.buffer, end + 4, len));
+        end += 4 + len;
+      }
+      this.#end = end;
+      if (this.#frames.length > 0) {
+        return { done: false, value: this.#frames[this.#taken++]! };
+      }
+    }
+  }
+
+  /** Grows the read buffer when the last read filled it or a frame cannot fit. */
+  #makeRoom(): void {
+    const buf = this.#buf;
+    let size = buf.length;
+    if (this.#held >= 4) {
+      const len = ((buf[0]! << 24) | (buf[1]! << 16) | (buf[2]! << 8) |
+        buf[3]!) >>> 0;
+      while (size < 4 + len) size *= 2;
+    }
+    if (this.#filled && size < MAX_READ_BUFFER) size *= 2;
+    this.#filled = false;
+    if (size === buf.length) return;
+    const bigger = new Uint8Array(size);
+    bigger.set(buf.subarray(0, this.#held));
+    this.#buf = bigger;
+  }
+}
+
+async function echo(conn: Deno.TcpConn): Promise<void> {
+  conn.setNoDelay(true);
+  const frames = new Frames(conn);
+  try {
+    for await (const message of frames) await frames.send(message);
+  } catch {
+    // Reset by the peer: this connection is done.
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}
+
+const listener = Deno.listen({ hostname, port });
+console.log(`listening on ${hostname}:${listener.addr.port}`);
+const stop = () => listener.close();
+Deno.addSignalListener("SIGTERM", stop);
+Deno.addSignalListener("SIGINT", stop);
+try {
+  for await (const conn of listener) void echo(conn);
+} catch {
+  // Closed by a signal.
+}
+Deno.exit(0);
