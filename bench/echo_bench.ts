@@ -46,9 +46,9 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const IMPORT_MAP = `${ROOT}offline/import_map.json`;
 const DENO = Deno.execPath();
 
-type ServerKey = "a" | "b" | "c" | "d" | "e" | "f";
+export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f";
 
-interface ServerSpec {
+export interface ServerSpec {
   key: ServerKey;
   /** The name in tables and the legend. */
   name: string;
@@ -58,7 +58,7 @@ interface ServerSpec {
 
 let python = "python3";
 
-const SERVERS: readonly ServerSpec[] = [
+export const SERVERS: readonly ServerSpec[] = [
   {
     key: "a",
     name: "(a) netkit",
@@ -247,7 +247,7 @@ function parse(argv: string[]): Settings | null {
 
 const decoder = new TextDecoder();
 
-async function run(
+export async function run(
   cmd: string[],
   options: { env?: Record<string, string> } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -323,7 +323,7 @@ class StreamTail {
   }
 }
 
-class ServerProcess {
+export class ServerProcess {
   readonly spec: ServerSpec;
   readonly child: Deno.ChildProcess;
   readonly stdout: StreamTail;
