@@ -58,8 +58,13 @@ Deno.test("main() profiles a server and rejects unknown servers", async () => {
       "--no-pin",
     ]);
     assertEquals(code, 0, logs.join("\n"));
-    assertMatch(logs.join("\n"), /\(c\) Deno hand-written: .* ns\/message/);
-    assertMatch(logs.join("\n"), /Deno ops \(socket calls\)/);
+    // Which functions a short run's samples land in is luck: only the
+    // report's shape is checked.
+    assertMatch(
+      logs.join("\n"),
+      /\(c\) Deno hand-written: [\d,]+ msg\/s; 2,000 messages echoed; JavaScript thread busy \d+ ns\/message/,
+    );
+    assertMatch(logs.join("\n"), /top functions \(self time\):/);
   } finally {
     console.log = log;
     console.error = error;
