@@ -163,7 +163,8 @@ rounds and writes bench/results/echo.md, echo.svg and echo.json.
   --rounds N         interleaved rounds (5; quick: 1)
   --duration S       measured seconds per cell (1; quick: 0.3)
   --warmup S         warm-up seconds per cell, not counted (0.25; quick: 0.1)
-  --idle N           idle connections for the memory figure (1000; quick: 100)
+  --idle N           idle connections for the memory figure (1000; quick: 100),
+                     then twice as many more for the marginal figure
   --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f)
   --iperf-seconds S  iperf3's run (3; quick: 1); 0 skips it
   --no-pin           do not pin server and client to cores
@@ -464,10 +465,19 @@ async function runLoadChild(
 }
 
 interface Memory {
+  /** RSS in KiB of the fresh server. */
   before: number;
+  /** RSS in KiB holding `opened` idle connections. */
   after: number;
   opened: number;
   perConnection: number;
+  /**
+   * KiB per connection from `opened` to `moreOpened` connections: what
+   * one more costs once the runtime's heap has grown for the first ones
+   * (null when the file limit allows no more).
+   */
+  marginal: number | null;
+  moreOpened: number;
 }
 
 /** Opens a connection and makes one 16-byte echo round trip on it. */
@@ -503,18 +513,18 @@ async function openAndPing(port: number): Promise<Deno.TcpConn> {
 async function idleMemory(
   spec: ServerSpec,
   count: number,
+  more: number,
   prefix: string[],
 ): Promise<Memory> {
   const server = await ServerProcess.start(spec, prefix);
   const conns: Deno.TcpConn[] = [];
-  try {
-    (await openAndPing(server.port)).close();
-    await delay(500);
-    const before = server.rss();
-    for (let i = 0; i < count; i += 100) {
-      const batch = Math.min(100, count - i);
+  const open = async (n: number) => {
+    for (let i = 0; i < n; i += 100) {
       const opened = await Promise.allSettled(
-        Array.from({ length: batch }, () => openAndPing(server.port)),
+        Array.from(
+          { length: Math.min(100, n - i) },
+          () => openAndPing(server.port),
+        ),
       );
       for (const r of opened) {
         if (r.status === "fulfilled") conns.push(r.value);
@@ -522,12 +532,26 @@ async function idleMemory(
       }
     }
     await delay(1000); // let the server settle (allocation, GC)
+  };
+  try {
+    (await openAndPing(server.port)).close();
+    await delay(500);
+    const before = server.rss();
+    await open(count);
     const after = server.rss();
+    const opened = conns.length;
+    let marginal: number | null = null;
+    if (more > 0) {
+      await open(more);
+      marginal = (server.rss() - after) / (conns.length - opened);
+    }
     return {
       before,
       after,
-      opened: conns.length,
-      perConnection: (after - before) / conns.length,
+      opened,
+      perConnection: (after - before) / opened,
+      marginal,
+      moreOpened: conns.length,
     };
   } finally {
     for (const c of conns) {
@@ -857,10 +881,17 @@ function targets(res: Results, ctx: Context): string[] {
     const m = ctx.memory.get(k);
     if (m === undefined) continue;
     const per = typeof m === "string" ? null : m.perConnection;
+    const marginal = typeof m === "string" ? null : m.marginal;
     out.push(
       `- (${k}) idle memory ≤ 16 KiB per connection: ${
         mark(per === null ? null : per <= 16)
-      } (${per === null ? "?" : per.toFixed(1)} KiB)`,
+      } (${per === null ? "?" : per.toFixed(1)} KiB${
+        marginal === null || typeof m === "string"
+          ? ""
+          : `; each one from ${m.opened} to ${m.moreOpened}: ${
+            marginal.toFixed(1)
+          } KiB`
+      })`,
     );
   }
   return out;
@@ -913,21 +944,25 @@ function markdown(res: Results, ctx: Context): string {
   lines.push(
     `## Idle memory per connection (${s.idle} connections)`,
     "",
-    "RSS (VmRSS) of a fresh server before and after it holds the idle connections, each of which has echoed one 16-byte frame.",
+    "RSS (VmRSS) of a fresh server before and after it holds the idle connections, each of which has echoed one 16-byte frame. The first ones also pay for the runtime's heap growing to hold them (V8 enlarges its young generation once objects start to survive); the last column is what each one costs after that: the RSS added by twice as many more, per connection.",
     "",
-    "| server | RSS before | RSS holding them | per connection |",
-    "|---|---:|---:|---:|",
+    "| server | RSS before | RSS holding them | per connection | each one more |",
+    "|---|---:|---:|---:|---:|",
   );
   for (const spec of res.servers) {
     const m = ctx.memory.get(spec.key);
     if (m === undefined) continue;
     if (typeof m === "string") {
-      lines.push(`| ${spec.name} | failed: ${m} | | |`);
+      lines.push(`| ${spec.name} | failed: ${m} | | | |`);
     } else {
       lines.push(
         `| ${spec.name} | ${(m.before / 1024).toFixed(1)} MiB | ${
           (m.after / 1024).toFixed(1)
-        } MiB | ${m.perConnection.toFixed(1)} KiB |`,
+        } MiB | ${m.perConnection.toFixed(1)} KiB | ${
+          m.marginal === null
+            ? "not measured"
+            : `${m.marginal.toFixed(1)} KiB (${m.opened} → ${m.moreOpened})`
+        } |`,
       );
     }
   }
@@ -1297,6 +1332,10 @@ async function main(argv: string[]): Promise<number> {
     );
     s.idle = idle;
   }
+  // The marginal figure holds three times as many (when the limit allows).
+  const more = !Number.isFinite(limit) || limit >= 3 * s.idle + 200
+    ? 2 * s.idle
+    : 0;
 
   const workloads = s.quick ? QUICK_WORKLOADS : FULL_WORKLOADS;
   const res = new Results(s.servers, workloads);
@@ -1306,7 +1345,7 @@ async function main(argv: string[]): Promise<number> {
   for (const spec of s.servers) {
     console.error(`idle memory: ${spec.name}, ${s.idle} connections`);
     try {
-      memory.set(spec.key, await idleMemory(spec, s.idle, serverPin));
+      memory.set(spec.key, await idleMemory(spec, s.idle, more, serverPin));
     } catch (err) {
       memory.set(spec.key, (err as Error).message.split("\n")[0]!);
     }
