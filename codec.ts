@@ -297,7 +297,10 @@ export interface Codec<In, Out = In> {
    * @param options Whether frames may be borrowed views.
    */
   decoder(options?: DecoderOptions): Decoder<In>;
-  /** Returns a new encoder. */
+  /**
+   * Returns an encoder. One that holds no state between messages (those of
+   * the built-in framings) may be the same for every stream.
+   */
   encoder(): Encoder<Out>;
   /** Returns a stream that turns bytes into messages. */
   decodeStream(): TransformStream<Uint8Array, In>;
@@ -335,7 +338,10 @@ export interface CodecParts<In, Out> {
   name: string;
   /** Returns a new decoder; it may ignore `borrow` and always copy. */
   decoder: (options?: DecoderOptions) => Decoder<In>;
-  /** Returns a new encoder. */
+  /**
+   * Returns an encoder; one that holds no state between messages may be
+   * returned every time.
+   */
   encoder: () => Encoder<Out>;
   /**
    * Whether frame boundaries are the wire's chunk boundaries.
@@ -343,6 +349,16 @@ export interface CodecParts<In, Out> {
    * @default {false}
    */
   unframed?: boolean;
+}
+
+/**
+ * A factory that makes its value on the first call and returns the same one
+ * from then on: the encoders of the built-in framings hold no state, so
+ * every connection can share one.
+ */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => value ??= make();
 }
 
 /**
@@ -1172,7 +1188,7 @@ export function lengthPrefixed(
   return createCodec({
     name: "lengthPrefixed",
     decoder: (options) => new LengthPrefixedDecoder(spec, !!options?.borrow),
-    encoder: () => new LengthPrefixedEncoder(spec),
+    encoder: once(() => new LengthPrefixedEncoder(spec)),
   });
 }
 
@@ -1571,7 +1587,7 @@ export function delimited(options: DelimitedOptions): Codec<Uint8Array> {
         false,
         !!options?.borrow,
       ),
-    encoder: () => new DelimitedEncoder(delim, maxLength),
+    encoder: once(() => new DelimitedEncoder(delim, maxLength)),
   });
 }
 
@@ -1647,7 +1663,7 @@ export function lines(options: LinesOptions = {}): Codec<Uint8Array> {
         true,
         !!options?.borrow,
       ),
-    encoder: () => new LinesEncoder(encodeDelim, maxLength, crlf),
+    encoder: once(() => new LinesEncoder(encodeDelim, maxLength, crlf)),
   });
 }
 
@@ -1783,7 +1799,7 @@ export function fixedLength(length: number): Codec<Uint8Array> {
   return createCodec({
     name: "fixedLength",
     decoder: () => new FixedLengthDecoder(length),
-    encoder: () => ({
+    encoder: once(() => ({
       encodeInto(message: Uint8Array, out: ByteBuffer): void {
         if (message.length !== length) {
           throw new RangeError(
@@ -1797,7 +1813,7 @@ export function fixedLength(length: number): Codec<Uint8Array> {
         this.encodeInto(message, buf);
         return buf.bytes();
       },
-    }),
+    })),
   });
 }
 
@@ -2038,7 +2054,7 @@ export function netstring(options: NetstringOptions = {}): Codec<Uint8Array> {
   return createCodec({
     name: "netstring",
     decoder: () => new NetstringDecoder(maxFrameLength, oversize),
-    encoder: () => ({
+    encoder: once(() => ({
       encodeInto(message: Uint8Array, out: ByteBuffer): void {
         if (message.length > maxFrameLength) {
           throw new FrameTooLargeError(message.length, maxFrameLength, {
@@ -2055,7 +2071,7 @@ export function netstring(options: NetstringOptions = {}): Codec<Uint8Array> {
         this.encodeInto(message, buf);
         return buf.bytes();
       },
-    }),
+    })),
   });
 }
 
@@ -2097,14 +2113,14 @@ const RAW: Codec<Uint8Array> = createCodec({
     },
     finish(): void {},
   }),
-  encoder: () => ({
+  encoder: once(() => ({
     encodeInto(message: Uint8Array, out: ByteBuffer): void {
       out.append(message);
     },
     encode(message: Uint8Array): Uint8Array {
       return message.slice();
     },
-  }),
+  })),
 });
 
 // ---------------------------------------------------------------------------

@@ -2360,3 +2360,33 @@ Deno.test("`Codec.decoder({ borrow: true })` emits views of the chunk instead of
   lengthPrefixed().decoder().decode(wire, (f) => owned.push(f));
   for (const f of owned) assert(f.buffer !== wire.buffer);
 });
+
+Deno.test("the built-in framings hand every stream the same stateless encoder", () => {
+  const codecs: Codec<Uint8Array>[] = [
+    lengthPrefixed(),
+    delimited({ delimiter: new Uint8Array([0]) }),
+    lines(),
+    fixedLength(4),
+    netstring(),
+    raw(),
+  ];
+  for (const codec of codecs) {
+    const e = codec.encoder();
+    assertStrictEquals(codec.encoder(), e, codec.name);
+    // Shared, it still encodes each message on its own.
+    const one = new ByteBuffer(0);
+    const two = new ByteBuffer(0);
+    e.encodeInto(new Uint8Array([1, 2, 3, 4]), one);
+    e.encodeInto(new Uint8Array([5, 6, 7, 8]), two);
+    e.encodeInto(new Uint8Array([1, 2, 3, 4]), one);
+    assertEquals(
+      decodeAll(codec, [one.bytes(), two.bytes()]).flatMap((m) => [...m]),
+      [1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    if (!codec.unframed) {
+      assertEquals(decodeAll(codec, [one.bytes(), two.bytes()]).length, 3);
+    }
+  }
+  // Two codecs made apart keep their own options.
+  assert(lengthPrefixed().encoder() !== lengthPrefixed().encoder());
+});

@@ -39,7 +39,7 @@ import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
  * `testing.ts`).
  */
 export interface Transport {
-  /** Reads into `p`; resolves with the count, or `null` at EOF. */
+  /** Reads into `p`; resolves with the count, or `null` at EOF; rejects with an error. */
   read(p: Uint8Array): Promise<number | null>;
   /** Writes from `p`; resolves with the count written (may be partial). */
   write(p: Uint8Array): Promise<number>;
@@ -316,6 +316,11 @@ class MessageWritable<T> extends WritableStream<T> {
     this[writableController] = controller;
   }
 }
+
+/** Settles a reader waiting for a message: a result, or a rejected promise. */
+type Settle<T> = (
+  r: IteratorResult<T> | PromiseLike<IteratorResult<T>>,
+) => void;
 
 /** The end of a stream of messages. */
 const END: IteratorResult<never, undefined> = Object.freeze({
@@ -794,13 +799,12 @@ export class Connection<In = Uint8Array, Out = In>
       return Promise.reject(err);
     }
     if (r !== null) return Promise.resolve(r);
-    return new Promise<IteratorResult<In>>((resolve, reject) => {
-      if (this.#waitResolve === null) {
-        this.#waitResolve = resolve;
-        this.#waitReject = reject;
-      } else {
-        (this.#moreWaiters ??= []).push({ resolve, reject });
-      }
+    // Only the resolving function is kept: a failure resolves the reader
+    // with a rejected promise, and an idle connection holds one function
+    // less.
+    return new Promise<IteratorResult<In>>((resolve) => {
+      if (this.#waitResolve === null) this.#waitResolve = resolve;
+      else (this.#moreWaiters ??= []).push(resolve);
       if (!this.#reading) this.#startRead();
     });
   }
@@ -835,11 +839,10 @@ export class Connection<In = Uint8Array, Out = In>
       try {
         r = this.#poll();
       } catch (err) {
-        const rejects = [this.#waitReject!];
-        for (const w of this.#moreWaiters ?? []) rejects.push(w.reject);
-        this.#waitResolve = this.#waitReject = null;
+        const waiters = [this.#waitResolve, ...this.#moreWaiters ?? []];
+        this.#waitResolve = null;
         this.#moreWaiters = null;
-        for (const reject of rejects) reject(err);
+        for (const resolve of waiters) resolve(Promise.reject(err));
         return;
       }
       if (r === null) {
@@ -847,23 +850,15 @@ export class Connection<In = Uint8Array, Out = In>
         return;
       }
       const resolve = this.#waitResolve;
-      const next = this.#moreWaiters?.shift();
-      this.#waitResolve = next?.resolve ?? null;
-      this.#waitReject = next?.reject ?? null;
+      this.#waitResolve = this.#moreWaiters?.shift() ?? null;
       resolve(r);
     }
   }
 
   /** The first reader waiting for a message, if any. */
-  #waitResolve: ((r: IteratorResult<In>) => void) | null = null;
-  #waitReject: ((err: unknown) => void) | null = null;
+  #waitResolve: Settle<In> | null = null;
   /** Readers waiting behind the first (concurrent `receive()` calls). */
-  #moreWaiters:
-    | Array<{
-      resolve: (r: IteratorResult<In>) => void;
-      reject: (err: unknown) => void;
-    }>
-    | null = null;
+  #moreWaiters: Array<Settle<In>> | null = null;
 
   #decodeInitial(): void {
     const initial = this.#initial!;
@@ -889,10 +884,20 @@ export class Connection<In = Uint8Array, Out = In>
   #startRead(): void {
     this.#deadlines?.readWait();
     this.#reading = true;
-    this.#t.read(this.#readBuf).then(this.#onRead, this.#onReadError);
+    this.#t.read(this.#readBuf).then(this.#onReadSettled, this.#onReadSettled);
   }
 
-  readonly #onRead = (n: number | null): void => {
+  /**
+   * Both outcomes of a socket read, in one callback (an idle connection
+   * holds one function less): a transport's read fulfils with a count or
+   * null and rejects with an error.
+   */
+  readonly #onReadSettled = (r: unknown): void => {
+    if (typeof r === "number" || r === null) this.#onRead(r);
+    else this.#onReadError(r);
+  };
+
+  #onRead(n: number | null): void {
     // A read's completion starts a task: replies deferred before it are
     // stuck behind an application that stopped taking messages.
     flushStalled();
@@ -904,9 +909,9 @@ export class Connection<In = Uint8Array, Out = In>
       this.#fail(err instanceof Error ? err : toNetError(err));
     }
     this.#serveWaiters();
-  };
+  }
 
-  readonly #onReadError = (err: unknown): void => {
+  #onReadError(err: unknown): void {
     this.#reading = false;
     if (this.#error === null) {
       if (this.#closedSettled) {
@@ -921,7 +926,7 @@ export class Connection<In = Uint8Array, Out = In>
       }
     }
     this.#serveWaiters();
-  };
+  }
 
   #decodeRead(n: number | null): void {
     const emit: (m: In) => void = emitToTarget;

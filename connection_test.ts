@@ -744,6 +744,55 @@ Deno.test("`Connection` rejects a negative timeout with RangeError", () => {
   tb.close();
 });
 
+Deno.test("`Connection.receive()` serves concurrent readers in order, and fails them all with the error that ends it", async () => {
+  const [ta, tb] = transportPair();
+  const codec = lengthPrefixed({ maxFrameLength: 16 });
+  const conn = new Connection(ta, { codec });
+  const first = conn.receive();
+  const second = conn.receive();
+  const third = conn.receive();
+  const fourth = conn.receive();
+  await writeAll(tb, encodeAll(codec, [utf8.encode("a"), utf8.encode("b")]));
+  assertEquals(await first, utf8.encode("a"));
+  assertEquals(await second, utf8.encode("b"));
+  await writeAll(tb, new Uint8Array([0, 0, 0x03, 0xe8])); // length 1000
+  await assertRejects(() => third, FrameTooLargeError);
+  await assertRejects(() => fourth, FrameTooLargeError);
+  await assertRejects(() => conn.closed, FrameTooLargeError);
+  tb.close();
+});
+
+Deno.test("`Connection.receive()` rejects every waiting reader when the transport's read fails", async () => {
+  let failRead: (err: unknown) => void = () => {};
+  const transport = {
+    localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } as const,
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 2 } as const,
+    read: () =>
+      new Promise<number | null>((_, reject) => {
+        failRead = reject;
+      }),
+    write: (p: Uint8Array) => Promise.resolve(p.length),
+    closeWrite: () => Promise.resolve(),
+    close() {},
+  };
+  const conn = new Connection(transport);
+  const readers = [conn.receive(), conn.receive()];
+  await Promise.resolve();
+  const reset = new Deno.errors.ConnectionReset("reset by peer");
+  failRead(reset);
+  const errors = await Promise.allSettled(readers);
+  for (const r of errors) {
+    assert(r.status === "rejected");
+    assertInstanceOf(r.reason, NetError);
+    assertStrictEquals(r.reason.cause, reset);
+  }
+  assertStrictEquals(
+    conn.error,
+    errors[0]!.status === "rejected" ? errors[0]!.reason : null,
+  );
+  await assertRejects(() => conn.closed, NetError);
+});
+
 // ---------------------------------------------------------------------------
 // Decode errors
 
