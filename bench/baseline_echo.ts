@@ -14,85 +14,48 @@
  * @module
  */
 
-import { parseArgs } from "@std/cli";
+import { echoSettings, serveEcho, writeAll } from "./_hand_written.ts";
 
-const args = parseArgs(Deno.args, {
-  string: ["hostname", "port", "max-frame-length"],
-  default: {
-    hostname: "127.0.0.1",
-    port: "8888",
-    "max-frame-length": "1048576",
-  },
-});
-const hostname = String(args.hostname);
-const port = Number(args.port);
-const maxFrameLength = Number(args["max-frame-length"]);
+const settings = echoSettings();
+const { maxFrameLength } = settings;
 const READ_BUFFER = 65536;
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    off += await conn.write(off === 0 ? bytes : bytes.subarray(off));
-  }
-}
-
 async function echo(conn: Deno.TcpConn): Promise<void> {
-  conn.setNoDelay(true);
   let buf = new Uint8Array(READ_BUFFER);
   let held = 0; // bytes in buf: whole frames not yet written, then a partial one
-  try {
-    for (;;) {
-      const n = await conn.read(held === 0 ? buf : buf.subarray(held));
-      if (n === null) return;
-      held += n;
-      // Find the end of the last whole frame.
-      let end = 0;
-      while (held - end >= 4) {
-        const len = ((buf[end]! << 24) | (buf[end + 1]! << 16) |
-          (buf[end + 2]! << 8) | buf[end + 3]!) >>> 0;
-        if (len > maxFrameLength) return; // a bad peer: hang up
-        if (held - end - 4 < len) {
-          if (4 + len > buf.length) {
-            // The frame does not fit: grow, keeping what is held.
-            const bigger = new Uint8Array(Math.max(4 + len, buf.length * 2));
-            bigger.set(buf.subarray(0, held));
-            buf = bigger;
-          }
-          break;
-        }
-        end += 4 + len;
-      }
-      if (end === 0) {
-        if (held === buf.length) {
-          const bigger = new Uint8Array(buf.length * 2);
-          bigger.set(buf);
+  for (;;) {
+    const n = await conn.read(held === 0 ? buf : buf.subarray(held));
+    if (n === null) return;
+    held += n;
+    // Find the end of the last whole frame.
+    let end = 0;
+    while (held - end >= 4) {
+      const len = ((buf[end]! << 24) | (buf[end + 1]! << 16) |
+        (buf[end + 2]! << 8) | buf[end + 3]!) >>> 0;
+      if (len > maxFrameLength) return; // a bad peer: hang up
+      if (held - end - 4 < len) {
+        if (4 + len > buf.length) {
+          // The frame does not fit: grow, keeping what is held.
+          const bigger = new Uint8Array(Math.max(4 + len, buf.length * 2));
+          bigger.set(buf.subarray(0, held));
           buf = bigger;
         }
-        continue;
+        break;
       }
-      await writeAll(conn, buf.subarray(0, end));
-      if (end < held) buf.copyWithin(0, end, held);
-      held -= end;
+      end += 4 + len;
     }
-  } catch {
-    // Reset by the peer: this connection is done.
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
+    if (end === 0) {
+      if (held === buf.length) {
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf);
+        buf = bigger;
+      }
+      continue;
     }
+    await writeAll(conn, buf.subarray(0, end));
+    if (end < held) buf.copyWithin(0, end, held);
+    held -= end;
   }
 }
 
-const listener = Deno.listen({ hostname, port });
-console.log(`listening on ${hostname}:${listener.addr.port}`);
-const stop = () => listener.close();
-Deno.addSignalListener("SIGTERM", stop);
-Deno.addSignalListener("SIGINT", stop);
-try {
-  for await (const conn of listener) void echo(conn);
-} catch {
-  // Closed by a signal.
-}
-Deno.exit(0);
+await serveEcho(settings, echo);

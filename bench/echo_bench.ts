@@ -402,6 +402,22 @@ export class ServerProcess {
   }
 }
 
+/**
+ * The command prefixes that pin a server to core 0 and the load to core 1
+ * (with `taskset`), when asked and there are two cores; empty otherwise.
+ */
+export async function pinCores(
+  wanted: boolean,
+): Promise<{ pinned: boolean; serverPin: string[]; clientPin: string[] }> {
+  const pinned = wanted && navigator.hardwareConcurrency >= 2 &&
+    (await run(["taskset", "-c", "0", "true"])).code === 0;
+  return {
+    pinned,
+    serverPin: pinned ? ["taskset", "-c", "0"] : [],
+    clientPin: pinned ? ["taskset", "-c", "1"] : [],
+  };
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -1317,10 +1333,7 @@ async function main(argv: string[]): Promise<number> {
   const py = await run(["python3", "-c", "import sys; print(sys.executable)"]);
   if (py.code === 0 && py.stdout.trim()) python = py.stdout.trim();
 
-  const pinned = s.pin && navigator.hardwareConcurrency >= 2 &&
-    (await run(["taskset", "-c", "0", "true"])).code === 0;
-  const serverPin = pinned ? ["taskset", "-c", "0"] : [];
-  const clientPin = pinned ? ["taskset", "-c", "1"] : [];
+  const { pinned, serverPin, clientPin } = await pinCores(s.pin);
 
   const limit = Number((await run(["sh", "-c", "ulimit -n"])).stdout.trim());
   if (Number.isFinite(limit) && limit < s.idle + 200) {

@@ -22,29 +22,13 @@
  * @module
  */
 
-import { parseArgs } from "@std/cli";
+import { echoSettings, serveEcho, writeAll } from "./_hand_written.ts";
 
-const args = parseArgs(Deno.args, {
-  string: ["hostname", "port", "max-frame-length"],
-  default: {
-    hostname: "127.0.0.1",
-    port: "8888",
-    "max-frame-length": "1048576",
-  },
-});
-const hostname = String(args.hostname);
-const port = Number(args.port);
-const maxFrameLength = Number(args["max-frame-length"]);
+const settings = echoSettings();
+const { maxFrameLength } = settings;
 const FIRST_READ_BUFFER = 512;
 const MAX_READ_BUFFER = 256 * 1024;
 const RESOLVED = Promise.resolve();
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < bytes.length) {
-    off += await conn.write(off === 0 ? bytes : bytes.subarray(off));
-  }
-}
 
 /** The frames of one connection as an async iterator, and its replies. */
 class Frames implements AsyncIterableIterator<Uint8Array> {
@@ -153,30 +137,7 @@ class Frames implements AsyncIterableIterator<Uint8Array> {
   }
 }
 
-async function echo(conn: Deno.TcpConn): Promise<void> {
-  conn.setNoDelay(true);
+await serveEcho(settings, async (conn) => {
   const frames = new Frames(conn);
-  try {
-    for await (const message of frames) await frames.send(message);
-  } catch {
-    // Reset by the peer: this connection is done.
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  }
-}
-
-const listener = Deno.listen({ hostname, port });
-console.log(`listening on ${hostname}:${listener.addr.port}`);
-const stop = () => listener.close();
-Deno.addSignalListener("SIGTERM", stop);
-Deno.addSignalListener("SIGINT", stop);
-try {
-  for await (const conn of listener) void echo(conn);
-} catch {
-  // Closed by a signal.
-}
-Deno.exit(0);
+  for await (const message of frames) await frames.send(message);
+});

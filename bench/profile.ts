@@ -24,6 +24,7 @@
 import { parseArgs } from "@std/cli";
 import { cpuSeconds, type LoadResult } from "./load.ts";
 import {
+  pinCores,
   run,
   type ServerKey,
   ServerProcess,
@@ -297,10 +298,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const pinned = s.pin && navigator.hardwareConcurrency >= 2 &&
-    (await run(["taskset", "-c", "0", "true"])).code === 0;
-  const serverPin = pinned ? ["taskset", "-c", "0"] : [];
-  const clientPin = pinned ? ["taskset", "-c", "1"] : [];
+  const { pinned, serverPin, clientPin } = await pinCores(s.pin);
   console.log(
     `${s.size} B × ${s.connections} conn × pipeline ${s.pipeline}, ${s.messages} messages${
       pinned ? ", server on core 0, load on core 1" : ""
