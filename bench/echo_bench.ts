@@ -18,7 +18,7 @@
  *   `await`-per-send a library could offer (what bounds (a))
  *
  * ```sh
- * deno task bench:echo                  # 5 rounds: about 8 minutes
+ * deno task bench:echo                  # 5 rounds: about 9 minutes
  * deno task bench:echo --quick          # a CI-sized run
  * deno task bench:echo --rounds 5 --duration 2 --servers a,c
  * ```
@@ -135,7 +135,7 @@ export const SERVERS: readonly ServerSpec[] = [
   },
 ];
 
-interface Workload {
+export interface Workload {
   size: number;
   connections: number;
   pipeline: number;
@@ -248,7 +248,7 @@ function parse(argv: string[]): Settings | null {
 
 const decoder = new TextDecoder();
 
-export async function run(
+async function run(
   cmd: string[],
   options: { env?: Record<string, string> } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -425,15 +425,20 @@ function delay(ms: number): Promise<void> {
 // ---------------------------------------------------------------------------
 // Measurements
 
-interface Cell {
+export interface Cell {
   result: LoadResult | null;
   failure: string | null;
 }
 
-async function runLoadChild(
+/**
+ * Runs `bench/load.ts` as a child process against a server, for one
+ * workload and the given bounds (`--duration`/`--warmup`, or `--messages`,
+ * and `--timeout`), reporting the server's CPU too.
+ */
+export async function runLoadChild(
   server: ServerProcess,
   w: Workload,
-  s: Settings,
+  bounds: string[],
   prefix: string[],
 ): Promise<Cell> {
   const cmd = [
@@ -451,12 +456,7 @@ async function runLoadChild(
     String(w.pipeline),
     "--size",
     String(w.size),
-    "--duration",
-    String(s.duration),
-    "--warmup",
-    String(s.warmup),
-    "--timeout",
-    String(Math.max(60, (s.duration + s.warmup) * 20)),
+    ...bounds,
     "--server-pid",
     String(server.pid),
     "--json",
@@ -1366,6 +1366,14 @@ async function main(argv: string[]): Promise<number> {
 
   // 2. Throughput, in interleaved rounds.
   const running: ServerProcess[] = [];
+  const bounds = [
+    "--duration",
+    String(s.duration),
+    "--warmup",
+    String(s.warmup),
+    "--timeout",
+    String(Math.max(60, (s.duration + s.warmup) * 20)),
+  ];
   const total = s.rounds * workloads.length * s.servers.length;
   let done = 0;
   let current = "";
@@ -1391,7 +1399,7 @@ async function main(argv: string[]): Promise<number> {
           current = `round ${round + 1}: ${
             workloadLabel(w)
           }: ${server.spec.name}`;
-          const cell = await runLoadChild(server, w, s, clientPin);
+          const cell = await runLoadChild(server, w, bounds, clientPin);
           res.add(server.spec.key, wi, cell);
           done++;
           if (bar) bar.value = done;

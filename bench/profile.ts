@@ -22,10 +22,10 @@
  */
 
 import { parseArgs } from "@std/cli";
-import { cpuSeconds, type LoadResult } from "./load.ts";
+import type { LoadResult } from "./load.ts";
 import {
   pinCores,
-  run,
+  runLoadChild,
   type ServerKey,
   ServerProcess,
   SERVERS,
@@ -33,8 +33,6 @@ import {
 } from "./echo_bench.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const IMPORT_MAP = `${ROOT}offline/import_map.json`;
-const DENO = Deno.execPath();
 
 interface Settings {
   servers: ServerSpec[];
@@ -204,37 +202,17 @@ async function profileOne(
       serverPin,
     );
     let result: LoadResult;
-    let cpu: number | null = null;
     try {
-      const cpu0 = cpuSeconds(server.pid);
-      const out = await run([
-        ...clientPin,
-        DENO,
-        "run",
-        `--import-map=${IMPORT_MAP}`,
-        "-A",
-        `${ROOT}bench/load.ts`,
-        "--port",
-        String(server.port),
-        "--connections",
-        String(s.connections),
-        "--pipeline",
-        String(s.pipeline),
-        "--size",
-        String(s.size),
-        "--messages",
-        String(s.messages),
-        "--timeout",
-        "300",
-        "--json",
-        "--no-progress",
-      ], { env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" } });
-      const cpu1 = cpuSeconds(server.pid);
-      if (cpu0 !== null && cpu1 !== null) cpu = cpu1 - cpu0;
-      result = JSON.parse(out.stdout.trim().split("\n").pop() ?? "");
-      if (result.errors > 0 || result.mismatches > 0) {
-        throw new Error(result.errorMessages.join("; ") || "echo failed");
+      const cell = await runLoadChild(
+        server,
+        s,
+        ["--messages", String(s.messages), "--timeout", "300"],
+        clientPin,
+      );
+      if (cell.result === null || cell.failure !== null) {
+        throw new Error(cell.failure ?? "echo failed");
       }
+      result = cell.result;
     } finally {
       await server.stop();
     }
@@ -245,7 +223,7 @@ async function profileOne(
     const profile = JSON.parse(
       await Deno.readTextFile(`${dir}/${file.name}`),
     ) as CpuProfile;
-    return report(spec, summarize(profile), result, cpu, s.top);
+    return report(spec, summarize(profile), result, s.top);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -255,10 +233,10 @@ function report(
   spec: ServerSpec,
   sum: Summary,
   result: LoadResult,
-  cpuSecondsUsed: number | null,
   top: number,
 ): string[] {
   const n = result.verifiedMessages;
+  const cpu = result.serverCpu?.microsPerMessage;
   const ns = (us: number) => (us * 1000 / n).toFixed(0).padStart(6);
   let busy = 0;
   for (const [kind, us] of sum.kinds) if (kind !== "idle") busy += us;
@@ -268,11 +246,9 @@ function report(
     } msg/s; ${
       n.toLocaleString("en-US")
     } messages echoed; JavaScript thread busy ${ns(busy).trim()} ns/message${
-      cpuSecondsUsed === null
+      cpu == null
         ? ""
-        : `; server CPU, all threads, ${
-          (cpuSecondsUsed * 1e9 / n).toFixed(0)
-        } ns/message`
+        : `; server CPU, all threads, ${(cpu * 1000).toFixed(0)} ns/message`
     }`,
   ];
   const kinds = [...sum.kinds].filter(([k]) => k !== "idle")
