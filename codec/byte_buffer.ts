@@ -1,0 +1,127 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+/**
+ * {@linkcode ByteBuffer}: the growable buffer encoders append a message's
+ * bytes to.
+ *
+ * @module
+ */
+
+/**
+ * A growable byte buffer that encoders append to. Connections keep one per
+ * socket and reuse it, so small messages queued together go out in one
+ * write.
+ *
+ * An encoder writes either with {@linkcode ByteBuffer.append}, or into the
+ * view {@linkcode ByteBuffer.reserve} returns and then
+ * {@linkcode ByteBuffer.commit}s what it wrote.
+ *
+ * @example Usage
+ * ```ts
+ * import { ByteBuffer } from "@netkit/net/codec";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const buf = new ByteBuffer();
+ * buf.append(new Uint8Array([1, 2]));
+ * buf.reserve(1)[0] = 3;
+ * buf.commit(1);
+ * assertEquals(buf.bytes(), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export class ByteBuffer {
+  #buf: Uint8Array;
+  #len = 0;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param capacity The initial capacity in bytes.
+   */
+  constructor(capacity = 1024) {
+    this.#buf = new Uint8Array(capacity);
+  }
+
+  /** The number of bytes written. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /** The number of bytes the buffer holds before it must grow. */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /**
+   * Returns a view of the bytes written. The view is valid until the next
+   * call that writes or clears.
+   *
+   * @returns The bytes written so far.
+   */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  /**
+   * Returns a view of `n` writable bytes at the end; call
+   * {@linkcode ByteBuffer.commit} with how many were written.
+   *
+   * @param n How many bytes to make room for.
+   * @returns A view of `n` bytes after the written ones.
+   */
+  reserve(n: number): Uint8Array {
+    const need = this.#len + n;
+    if (need > this.#buf.length) this.#grow(need);
+    return this.#buf.subarray(this.#len, need);
+  }
+
+  /**
+   * Adds `n` bytes written into the last {@linkcode ByteBuffer.reserve}d
+   * view to the length.
+   *
+   * @param n How many bytes were written.
+   */
+  commit(n: number): void {
+    this.#len += n;
+  }
+
+  /**
+   * Appends bytes.
+   *
+   * @param bytes The bytes to append.
+   */
+  append(bytes: Uint8Array): void {
+    const need = this.#len + bytes.length;
+    if (need > this.#buf.length) this.#grow(need);
+    this.#buf.set(bytes, this.#len);
+    this.#len = need;
+  }
+
+  /**
+   * Drops the bytes written after the first `length`: what a connection
+   * does when an encoder throws half-way through a message.
+   *
+   * @param length The length to keep.
+   */
+  truncate(length: number): void {
+    if (length < this.#len) this.#len = Math.max(0, length);
+  }
+
+  /**
+   * Forgets the bytes written; keeps the memory unless it grew past
+   * `keep` bytes.
+   *
+   * @param keep The largest capacity worth keeping.
+   */
+  clear(keep = 1 << 20): void {
+    this.#len = 0;
+    if (this.#buf.length > keep) this.#buf = new Uint8Array(keep);
+  }
+
+  #grow(need: number): void {
+    let cap = Math.max(64, this.#buf.length * 2);
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.#buf.subarray(0, this.#len));
+    this.#buf = next;
+  }
+}

@@ -1,0 +1,491 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+/**
+ * {@linkcode ReadBuffer}: the one bounded read buffer of a connection (or of
+ * a stream decoder), and {@linkcode DecodeInput}, the face of it that a
+ * {@linkcode Decoder} sees.
+ *
+ * ```text
+ *  data: ┌──────────────┬──────────────────────┬───────────────┐
+ *        │  consumed    │  unread (the input)  │  free         │
+ *        └──────────────┴──────────────────────┴───────────────┘
+ *        0            start                   end          data.length
+ * ```
+ *
+ * A decoder reads the unread bytes and consumes the front of them with
+ * {@linkcode DecodeInput.take} or {@linkcode DecodeInput.skip}; the owner
+ * appends what the socket delivers at `end`. Bytes move (the unread part is
+ * copied to the front, or into a larger array) only when the owner makes
+ * room for a read — never while a decoder runs — so a view returned by
+ * `take()` stays valid until the owner reads again.
+ *
+ * @module
+ */
+
+import { FrameTooLargeError } from "../errors.ts";
+
+/**
+ * What {@linkcode Decoder.decode} returns when the bytes buffered so far
+ * hold no whole frame: the owner reads more and calls it again.
+ */
+export const NEED_MORE: unique symbol = Symbol("netkit.needMore");
+
+/** The type of {@linkcode NEED_MORE}. */
+export type NeedMore = typeof NEED_MORE;
+
+/**
+ * The bytes a {@linkcode Decoder} decodes from: the unread bytes of a
+ * connection's read buffer. The decoder consumes a frame's bytes with
+ * {@linkcode DecodeInput.take} (a view) or {@linkcode DecodeInput.skip}.
+ *
+ * For speed, the unread bytes are also given as `data[start..end)`: the
+ * built-in framings index `data` directly instead of making a view per
+ * frame.
+ */
+export interface DecodeInput {
+  /** The buffer's whole array; the unread bytes are `data[start..end)`. */
+  readonly data: Uint8Array;
+  /** Index in `data` of the first unread byte. */
+  readonly start: number;
+  /** Index in `data` after the last unread byte. */
+  readonly end: number;
+  /** How many bytes are unread (`end - start`). */
+  readonly length: number;
+  /** Whether the stream has ended: no more bytes will come. */
+  readonly eof: boolean;
+  /** Bytes consumed over the whole stream, for error offsets. */
+  readonly consumed: number;
+  /** A view of the unread bytes (a new view per call). */
+  readonly bytes: Uint8Array;
+  /**
+   * The unread byte at `offset`, or `undefined` past the end.
+   *
+   * @param offset Bytes after the first unread one.
+   */
+  at(offset: number): number | undefined;
+  /**
+   * Where a byte or a byte sequence occurs in the unread bytes.
+   *
+   * @param value A byte, or a sequence of bytes.
+   * @param from The offset to search from.
+   * @returns The offset of its first occurrence at or after `from`, or -1.
+   */
+  indexOf(value: number | Uint8Array, from?: number): number;
+  /**
+   * Reads an unsigned big- or little-endian integer of `width` bytes at
+   * `offset` in the unread bytes (which must hold it).
+   *
+   * @param offset Bytes after the first unread one.
+   * @param width 1, 2, 3, 4, 6 or 8 bytes (an 8-byte value above
+   * `Number.MAX_SAFE_INTEGER` gives a number above it, which limits catch).
+   * @param littleEndian Low byte first.
+   */
+  readUint(offset: number, width: number, littleEndian?: boolean): number;
+  /**
+   * Consumes `n` bytes and returns them as a view. The view is valid until
+   * the owner reads again (it never moves bytes while a decoder runs); the
+   * owner copies a byte frame for a consumer that keeps it.
+   *
+   * @param n How many bytes.
+   * @returns The view.
+   */
+  take(n: number): Uint8Array;
+  /**
+   * Consumes `n` bytes and returns a copy of them: for parts of a frame
+   * that a message keeps (the items of a RESP array, say).
+   *
+   * @param n How many bytes.
+   * @returns A new array.
+   */
+  copy(n: number): Uint8Array;
+  /**
+   * Consumes `n` bytes without returning them.
+   *
+   * @param n How many bytes.
+   */
+  skip(n: number): void;
+  /**
+   * Says that no whole frame is buffered, and how many unread bytes the
+   * next frame needs in all, when the decoder knows (a length header read):
+   * the owner then makes room for the whole frame at once.
+   *
+   * @param total The unread bytes the frame needs, header included.
+   * @returns {@linkcode NEED_MORE}, for `return input.needMore(n)`.
+   */
+  needMore(total?: number): NeedMore;
+}
+
+/** Options for {@linkcode ReadBuffer}. */
+export interface ReadBufferOptions {
+  /**
+   * The most unread bytes the buffer holds: a decoder that needs more than
+   * this for one frame fails with {@linkcode FrameTooLargeError}.
+   *
+   * @default {8454144 (8 MiB + 64 KiB)}
+   */
+  limit?: number | undefined;
+  /**
+   * The size of the first read, and the least a read shrinks to when
+   * reads stop filling their space.
+   *
+   * @default {2048}
+   */
+  minRead?: number;
+  /**
+   * The largest read the buffer grows to while reads fill it.
+   *
+   * @default {262144}
+   */
+  maxRead?: number;
+}
+
+/** The default bound of a read buffer: 8 MiB frames with their header. */
+export const DEFAULT_READ_LIMIT = 8 * 1024 * 1024 + 65536;
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The largest read after a read that did not fill its space: a connection
+ * that goes quiet waits on at most this much memory.
+ */
+const QUIET_READ = 16384;
+
+/**
+ * A bounded byte buffer that a socket reads into and a decoder consumes
+ * from: the accumulation that netkit owns so that a decoder only parses.
+ *
+ * Reads adapt their size: a read that fills its space doubles the next
+ * (up to `maxRead`), reads that use less than a quarter halve it (down to
+ * `minRead`), and after a read that did not fill its space the next is at
+ * most 16 KiB: a connection that goes quiet waits on little memory, and
+ * the memory a large frame needed is let go once the frame is consumed.
+ *
+ * @example Decode from a read buffer by hand
+ * ```ts
+ * import { ReadBuffer } from "@netkit/net/codec";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const buf = new ReadBuffer();
+ * buf.append(new TextEncoder().encode("PING\r\nPI"));
+ * const at = buf.indexOf(new TextEncoder().encode("\r\n"));
+ * assertEquals(new TextDecoder().decode(buf.take(at)), "PING");
+ * buf.skip(2);
+ * assertEquals(buf.length, 2);
+ * ```
+ */
+export class ReadBuffer implements DecodeInput {
+  /** The buffer's array; the unread bytes are `data[start..end)`. */
+  data: Uint8Array = EMPTY;
+  /** Index of the first unread byte. */
+  start = 0;
+  /** Index after the last unread byte. */
+  end = 0;
+  /** Whether the stream has ended. */
+  eof = false;
+  /** The most unread bytes held. */
+  readonly limit: number;
+  readonly #minRead: number;
+  readonly #maxRead: number;
+  /** The size of the next read while reads fill their space. */
+  #readSize: number;
+  /** The last read filled its space: the peer has more to send. */
+  #busy = false;
+  /** Unread bytes the frame in progress needs, from `needMore()`. */
+  #want = 0;
+  /** Bytes consumed before `start` over the whole stream. */
+  #consumedBefore = 0;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param options The bound and the read sizes.
+   */
+  constructor(options: ReadBufferOptions = {}) {
+    const {
+      limit = DEFAULT_READ_LIMIT,
+      minRead = 2048,
+      maxRead = 262144,
+    } = options;
+    for (
+      const [name, value] of [["limit", limit], ["minRead", minRead], [
+        "maxRead",
+        maxRead,
+      ]] as const
+    ) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RangeError(
+          `Cannot create read buffer: ${name} must be a positive integer, received ${value}`,
+        );
+      }
+    }
+    this.limit = limit;
+    this.#minRead = minRead;
+    this.#maxRead = Math.max(minRead, maxRead);
+    this.#readSize = minRead;
+  }
+
+  /** How many bytes are unread. */
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** The array's size: what the buffer holds in memory. */
+  get capacity(): number {
+    return this.data.length;
+  }
+
+  /** Bytes consumed over the whole stream. */
+  get consumed(): number {
+    return this.#consumedBefore + this.start;
+  }
+
+  /** A view of the unread bytes. */
+  get bytes(): Uint8Array {
+    return this.data.subarray(this.start, this.end);
+  }
+
+  /**
+   * The unread byte at `offset`, or `undefined` past the end.
+   *
+   * @param offset Bytes after the first unread one.
+   * @returns The byte.
+   */
+  at(offset: number): number | undefined {
+    const i = this.start + offset;
+    return offset >= 0 && i < this.end ? this.data[i] : undefined;
+  }
+
+  /**
+   * Where a byte or a byte sequence occurs in the unread bytes.
+   *
+   * @param value A byte, or a non-empty sequence of bytes.
+   * @param from The offset to search from.
+   * @returns The offset of its first occurrence at or after `from`, or -1.
+   */
+  indexOf(value: number | Uint8Array, from = 0): number {
+    const data = this.data;
+    const start = this.start;
+    const end = this.end;
+    if (typeof value === "number") {
+      const i = data.subarray(0, end).indexOf(value, start + from);
+      return i === -1 ? -1 : i - start;
+    }
+    const n = value.length;
+    if (n === 0) return Math.min(from, end - start);
+    const first = value[0]!;
+    const last = end - n;
+    let i = data.subarray(0, end).indexOf(first, start + from);
+    while (i !== -1 && i <= last) {
+      let k = 1;
+      while (k < n && data[i + k] === value[k]) k++;
+      if (k === n) return i - start;
+      i = data.indexOf(first, i + 1);
+      if (i >= end) return -1;
+    }
+    return -1;
+  }
+
+  /**
+   * Reads an unsigned integer of `width` bytes at `offset`.
+   *
+   * @param offset Bytes after the first unread one.
+   * @param width 1 to 8 bytes.
+   * @param littleEndian Low byte first.
+   * @returns The value.
+   * @throws {RangeError} The unread bytes do not hold it.
+   */
+  readUint(offset: number, width: number, littleEndian = false): number {
+    const at = this.start + offset;
+    if (offset < 0 || at + width > this.end || width < 1 || width > 8) {
+      throw new RangeError(
+        `Cannot read integer: ${width} bytes at offset ${offset} are not buffered (${this.length} unread)`,
+      );
+    }
+    const d = this.data;
+    let v = 0;
+    if (littleEndian) {
+      for (let k = width - 1; k >= 0; k--) v = v * 256 + d[at + k]!;
+    } else {
+      for (let k = 0; k < width; k++) v = v * 256 + d[at + k]!;
+    }
+    return v;
+  }
+
+  /**
+   * Consumes `n` bytes and returns a view of them, valid until the next
+   * read into the buffer.
+   *
+   * @param n How many bytes.
+   * @returns The view.
+   */
+  take(n: number): Uint8Array {
+    const s = this.start;
+    this.#advance(n);
+    return this.data.subarray(s, s + n);
+  }
+
+  /**
+   * Consumes `n` bytes and returns a copy of them.
+   *
+   * @param n How many bytes.
+   * @returns A new array.
+   */
+  copy(n: number): Uint8Array {
+    const s = this.start;
+    this.#advance(n);
+    return this.data.slice(s, s + n);
+  }
+
+  /**
+   * Consumes `n` bytes.
+   *
+   * @param n How many bytes.
+   */
+  skip(n: number): void {
+    this.#advance(n);
+  }
+
+  /**
+   * Records how many unread bytes the next frame needs, if known.
+   *
+   * @param total The unread bytes the frame needs, header included.
+   * @returns {@linkcode NEED_MORE}.
+   */
+  needMore(total = 0): NeedMore {
+    this.#want = total;
+    return NEED_MORE;
+  }
+
+  /**
+   * How many unread bytes the frame in progress needs, as the decoder last
+   * said (`0` when it did not say).
+   */
+  get wanted(): number {
+    return this.#want;
+  }
+
+  #advance(n: number): void {
+    if (!(n >= 0 && this.start + n <= this.end)) {
+      throw new RangeError(
+        `Cannot consume ${n} bytes: ${this.length} are unread`,
+      );
+    }
+    this.start += n;
+    this.#want = 0;
+  }
+
+  /**
+   * Appends bytes (a stream decoder fed chunks). The bound is not checked
+   * here: see {@linkcode ReadBuffer.checkLimit}.
+   *
+   * @param chunk The bytes.
+   */
+  append(chunk: Uint8Array): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    this.#room(this.end - this.start + n);
+    this.data.set(chunk, this.end);
+    this.end += n;
+  }
+
+  /**
+   * Throws when the decoder, having asked for more bytes, needs more than
+   * the bound for one frame.
+   *
+   * @throws {FrameTooLargeError} The frame in progress exceeds `limit`.
+   */
+  checkLimit(): void {
+    const unread = this.end - this.start;
+    if (this.#want > this.limit || unread >= this.limit) {
+      throw new FrameTooLargeError(
+        Math.max(this.#want, unread + 1),
+        this.limit,
+        { limitName: "the read buffer limit" },
+      );
+    }
+  }
+
+  /**
+   * Makes room for a socket read and returns the free space to read into:
+   * the unread bytes move to the front, or into a larger array when the
+   * frame in progress needs it; an empty buffer after a quiet read gives a
+   * large array back. Views from `take()` are invalid afterwards.
+   *
+   * @returns A view of the free space to read into.
+   * @throws {FrameTooLargeError} The frame in progress exceeds `limit`.
+   */
+  space(): Uint8Array {
+    this.checkLimit();
+    const unread = this.end - this.start;
+    const read = this.#busy
+      ? this.#readSize
+      : Math.min(this.#readSize, QUIET_READ);
+    // Room for the whole frame in progress when its size is known, and for
+    // one read; never more than the bound.
+    const need = Math.max(this.#want, Math.min(unread + read, this.limit));
+    if (unread === 0 && this.data.length > 2 * need) {
+      // The memory of a large frame or of a busy spell goes back.
+      this.#consumedBefore += this.start;
+      this.data = new Uint8Array(need);
+      this.start = this.end = 0;
+    } else {
+      this.#room(need);
+    }
+    const free = this.data.length - this.end;
+    const size = Math.min(free, Math.max(read, this.#want - unread));
+    this.#asked = size;
+    return this.data.subarray(this.end, this.end + size);
+  }
+
+  /** How many bytes the last `space()` offered. */
+  #asked = 0;
+
+  /** Makes `data` hold `need` unread bytes from `start = 0` if it must. */
+  #room(need: number): void {
+    const unread = this.end - this.start;
+    if (unread === 0) {
+      this.#consumedBefore += this.start;
+      this.start = this.end = 0;
+    }
+    if (this.start + need <= this.data.length) return;
+    if (need <= this.data.length) {
+      this.data.copyWithin(0, this.start, this.end);
+    } else {
+      let cap = Math.max(64, this.data.length * 2);
+      while (cap < need) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.data.subarray(this.start, this.end));
+      this.data = next;
+    }
+    this.#consumedBefore += this.start;
+    this.start = 0;
+    this.end = unread;
+  }
+
+  /**
+   * Adds `n` bytes read into the last {@linkcode ReadBuffer.space} to the
+   * unread bytes, and adapts the next read's size.
+   *
+   * @param n How many bytes were read.
+   */
+  commit(n: number): void {
+    this.end += n;
+    this.#busy = n >= this.#asked;
+    if (this.#busy) {
+      this.#readSize = Math.min(this.#readSize * 2, this.#maxRead);
+    } else if (n < this.#readSize / 4) {
+      this.#readSize = Math.max(this.#minRead, this.#readSize / 2);
+    }
+  }
+
+  /** Forgets every unread byte and the stream's end, and lets the memory go. */
+  clear(): void {
+    this.#consumedBefore = 0;
+    this.data = EMPTY;
+    this.start = this.end = 0;
+    this.eof = false;
+    this.#want = 0;
+    this.#busy = false;
+    this.#readSize = this.#minRead;
+  }
+}
