@@ -28,9 +28,10 @@
  */
 
 import { ByteBuffer, type Codec, type Decoder, raw } from "./codec.ts";
-import { ConnectionClosedError, TimeoutError, toNetError } from "./errors.ts";
+import { ConnectionClosedError, toNetError } from "./errors.ts";
 import type { WaterMarks } from "./flow.ts";
 import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
+import { Deadlines } from "./_deadlines.ts";
 
 /**
  * The byte transport under a {@linkcode Connection}: what `Deno.Conn`
@@ -73,7 +74,9 @@ export interface ConnectionStats {
 export interface TimeoutOptions {
   /**
    * Ends the connection with a {@linkcode TimeoutError} (`kind: "idle"`)
-   * when nothing was read or written for this long.
+   * when nothing was read or written for this long. A write the peer takes
+   * no byte of counts as idle time: a peer that stops reading is idle even
+   * while a write waits for it.
    *
    * @default {0}
    */
@@ -1262,147 +1265,6 @@ export class Connection<In = Uint8Array, Out = In>
   /** Whether the connection is closed (cleanly or not). */
   get isClosed(): boolean {
     return this.#closedSettled;
-  }
-}
-
-/**
- * The idle, read and write deadlines of one connection on one timer,
- * re-armed lazily at the nearest deadline. A connection makes one only
- * when a timeout is set.
- */
-class Deadlines {
-  readonly #idle: number;
-  readonly #read: number;
-  readonly #write: number;
-  readonly #expire: (error: TimeoutError) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #due = Infinity;
-  #lastActivity: number;
-  #readWaitSince = -1;
-  #writeSince = -1;
-  #writing = false;
-  #stopped = false;
-
-  constructor(
-    idle: number,
-    read: number,
-    write: number,
-    expire: (error: TimeoutError) => void,
-  ) {
-    this.#idle = idle;
-    this.#read = read;
-    this.#write = write;
-    this.#expire = expire;
-    this.#lastActivity = performance.now();
-    if (idle > 0) this.#arm(this.#lastActivity + idle);
-  }
-
-  /** Bytes moved: the idle deadline counts from now. */
-  activity(): void {
-    if (this.#idle > 0) this.#lastActivity = performance.now();
-  }
-
-  /** A reader waits for a whole message; the read deadline counts from its first wait. */
-  readWait(): void {
-    if (this.#read > 0 && this.#readWaitSince < 0) {
-      this.#readWaitSince = performance.now();
-      this.#arm(this.#readWaitSince + this.#read);
-    }
-  }
-
-  /** A whole message arrived, or the stream ended. */
-  readDone(): void {
-    this.#readWaitSince = -1;
-  }
-
-  /** A buffer's write starts: the write deadline counts from now. */
-  writeBegin(): void {
-    this.#writing = true;
-    if (this.#write > 0) {
-      this.#writeSince = performance.now();
-      this.#arm(this.#writeSince + this.#write);
-    }
-  }
-
-  /** The peer took some bytes: the write deadline counts from now. */
-  writeProgress(): void {
-    if (this.#writeSince >= 0) this.#writeSince = performance.now();
-  }
-
-  /** A buffer is written. */
-  writeDone(): void {
-    this.#writeSince = -1;
-    this.activity();
-  }
-
-  /** No write is under way. */
-  writeStopped(): void {
-    this.#writing = false;
-    this.#writeSince = -1;
-  }
-
-  /** The connection is closed: no deadline fires any more. */
-  stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-
-  #arm(due: number): void {
-    if (this.#stopped || due >= this.#due) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#due = due;
-    this.#timer = setTimeout(
-      () => this.#onTimer(),
-      Math.max(0, due - performance.now()),
-    );
-  }
-
-  #onTimer(): void {
-    this.#timer = undefined;
-    this.#due = Infinity;
-    if (this.#stopped) return;
-    const now = performance.now();
-    let next = Infinity;
-    if (this.#write > 0 && this.#writeSince >= 0) {
-      const due = this.#writeSince + this.#write;
-      if (now >= due) {
-        return this.#expire(
-          new TimeoutError(
-            `Cannot write: the peer read nothing for ${this.#write} ms`,
-            { kind: "write", timeout: this.#write },
-          ),
-        );
-      }
-      next = Math.min(next, due);
-    }
-    if (this.#read > 0 && this.#readWaitSince >= 0) {
-      const due = this.#readWaitSince + this.#read;
-      if (now >= due) {
-        return this.#expire(
-          new TimeoutError(
-            `Cannot read: no whole message arrived within ${this.#read} ms`,
-            { kind: "read", timeout: this.#read },
-          ),
-        );
-      }
-      next = Math.min(next, due);
-    }
-    if (this.#idle > 0) {
-      const due = this.#lastActivity + this.#idle;
-      if (now >= due && !this.#writing) {
-        return this.#expire(
-          new TimeoutError(
-            `Connection idle for ${this.#idle} ms`,
-            { kind: "idle", timeout: this.#idle },
-          ),
-        );
-      }
-      next = Math.min(next, Math.max(due, now + 1));
-    }
-    if (next < Infinity) this.#arm(next);
   }
 }
 

@@ -666,6 +666,55 @@ Deno.test("`Connection` closes a silent peer with TimeoutError kind idle", async
   await assertRejects(() => b.closed, TimeoutError);
 });
 
+Deno.test("`Connection` closes a TCP peer that stops reading with TimeoutError kind idle, on one timer", async () => {
+  const idleTimeout = 200;
+  const [c, s] = await tcpPair();
+  const conn = new Connection(c, { idleTimeout });
+  // More than loopback's socket buffers hold: the write gets stuck.
+  conn.write(new Uint8Array(32 << 20));
+  const realSetTimeout = globalThis.setTimeout;
+  let timers = 0;
+  let failed: unknown = null;
+  const expired = Promise.withResolvers<"expired">();
+  const guard = realSetTimeout(
+    () => expired.resolve("expired"),
+    8 * idleTimeout,
+  );
+  const start = performance.now();
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    timers++;
+    return realSetTimeout(...args);
+  }) as typeof setTimeout;
+  try {
+    const outcome = await Promise.race([
+      conn.closed.then(() => "closed", (err) => {
+        failed = err;
+        return "failed";
+      }),
+      expired.promise,
+    ]);
+    const elapsed = performance.now() - start;
+    globalThis.setTimeout = realSetTimeout;
+    assertEquals(outcome, "failed", `Not closed; ${timers} timers made`);
+    assertInstanceOf(failed, TimeoutError);
+    assertEquals(failed.kind, "idle");
+    assertGreaterOrEqual(elapsed, idleTimeout - 10);
+    assertLessOrEqual(elapsed, 4 * idleTimeout);
+    // The deadline's own timer, re-armed at most once: never a spin.
+    assertLessOrEqual(timers, 2);
+    console.log(
+      `  outcome: stuck write, idleTimeout ${idleTimeout}: timers=${timers} closedIn=${
+        elapsed.toFixed(0)
+      }ms`,
+    );
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    clearTimeout(guard);
+    conn.abort();
+    s.close();
+  }
+});
+
 Deno.test("`Connection` keeps a connection with traffic open past idleTimeout", async () => {
   const [a, b] = connectionPair({ codec: text(lines()), idleTimeout: 150 });
   for (let i = 0; i < 8; i++) {
