@@ -600,6 +600,22 @@ Deno.test("`serve()` keeps the socket address for a PROXY v2 LOCAL header", asyn
   assertEquals(text, `health ${formatAddr(local)}\n`);
 });
 
+Deno.test("`serve()` keeps the socket address for a PROXY v2 LOCAL header of family TCP4 without addresses", async () => {
+  await using server = whoami({ proxyProtocol: "v2" });
+  const conn = await dial(server);
+  // 20 11 00 00: LOCAL, TCP over IPv4, length 0 (the family is ignored).
+  const header = encodeProxyHeader({ version: 2, command: "LOCAL" });
+  header[13] = 0x11;
+  await writeAll(conn, header);
+  await writeAll(conn, utf8.encode("health\n"));
+  await conn.closeWrite();
+  const { text } = await readToEnd(conn);
+  const local = conn.localAddr;
+  conn.close();
+  assertEquals(text, `health ${formatAddr(local)}\n`);
+  assertEquals(server.stats.rejected, 0);
+});
+
 Deno.test("`serve()` passes the bytes after a PROXY header on to the handler", async () => {
   await using server = whoami({ proxyProtocol: "v1" });
   const conn = await dial(server);
