@@ -556,11 +556,17 @@ Deno.test("`Connection` flushes a stalled handler's replies when another connect
     for await (const m of otherServer) otherServer.write(m);
   })();
   const first = client.receive();
+  let delivered = false;
+  void first.then(() => (delivered = true));
   // Traffic elsewhere: each read that completes flushes what is stuck.
+  // In memory, these round trips are microtasks only: the shared sweep
+  // timer (10 ms) cannot run before they end, so "A" arrives through the
+  // other connection's read or not at all.
   for (let i = 0; i < 3; i++) {
     other.write(`ping ${i}`);
     assertEquals(await other.receive(), `ping ${i}`);
   }
+  assert(delivered, "The stalled reply waited for the sweep timer");
   assertEquals(await first, "A");
   release();
   assertEquals(await client.receive(), "B");
