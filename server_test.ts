@@ -340,12 +340,17 @@ Deno.test("`serve()` reports a connection timeout to onError and onClose", async
     onError: (err) => reported.resolve(err),
     onClose: (_conn, err) => closedWith.resolve(err),
   }, echo);
-  await using client = await connect(server.addr, { codec: LINES });
+  const client = await connect(server.addr, { codec: LINES });
   const err = await reported.promise;
   assertInstanceOf(err, TimeoutError);
   assertEquals(err.kind, "idle");
-  assertStrictEquals(await closedWith.promise, err);
+  // An idle timeout closes gracefully: the server's FIN, then it lingers
+  // until the client closes too.
   assertEquals(await client.receive(), null);
+  assert(await stillPending(closedWith.promise, 50));
+  await client.close();
+  assertStrictEquals(await closedWith.promise, err);
+  await client.closed;
 });
 
 Deno.test("`serve()` keeps serving when onError throws", async () => {
@@ -392,8 +397,10 @@ Deno.test("`Server.shutdown()` delivers every reply to messages already sent", a
   const { text, end } = await readToEnd(client);
   assertEquals(text, msgs.map((m) => `re ${m}\n`).join(""));
   assertEquals(end, "eof");
-  await shutdown;
+  // The server lingers until the client closes too.
+  assert(await stillPending(shutdown, 50));
   client.close();
+  await shutdown;
   assertEquals(server.stats.closed, 1);
   assertEquals(server.stats.errors, 0);
   await server.finished;
@@ -499,8 +506,9 @@ Deno.test("`serve()` shuts down when its signal aborts", async () => {
   controller.abort();
   // The handler's reader gets EOF: the client's connection ends.
   assertEquals(await client.receive(), null);
-  await within(server.finished, 5000, "finished");
   await client.close();
+  await within(server.finished, 5000, "finished");
+  await client.closed;
   await assertRejects(() => connect(server.addr), ConnectionRefusedError);
 });
 
@@ -527,9 +535,13 @@ Deno.test("`Server.finished` resolves only after shutdown and every connection c
   // A handler still runs: not finished.
   assert(await stillPending(server.finished, 50));
   release.resolve();
+  // The server's FIN: the client reads EOF.
+  assertEquals(await client.read(buf), null);
+  // The server lingers until the client closes: still not finished.
+  assert(await stillPending(server.finished, 50));
+  client.close();
   await shutdown;
   await within(server.finished, 1000, "finished");
-  client.close();
   assertEquals(server.stats.closed, 1);
 });
 
