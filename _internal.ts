@@ -10,6 +10,8 @@ const PASSED_ON = [
   "idleTimeout",
   "readTimeout",
   "writeTimeout",
+  "lingerTimeout",
+  "lingerTime",
   "borrow",
   "highWaterMark",
   "lowWaterMark",
@@ -87,5 +89,7 @@ export function checkConnectionOptions(
   checkTimeout(options.idleTimeout, "idleTimeout");
   checkTimeout(options.readTimeout, "readTimeout");
   checkTimeout(options.writeTimeout, "writeTimeout");
+  checkTimeout(options.lingerTimeout, "lingerTimeout");
+  checkTimeout(options.lingerTime, "lingerTime");
   makeWaterMarks(options);
 }

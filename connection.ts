@@ -15,10 +15,20 @@
  *             closeWrite()                 read EOF
  *   OPEN ──────────────────► WRITE_CLOSED ────────────► CLOSED
  *     │  read EOF (peer half-closed): READ_CLOSED, can still send
- *     │  close(): flush what was sent, then close the socket ─► CLOSED
- *     └─ abort(reason) / timeout / socket error ───────────────► CLOSED
- *                                              (`closed` rejects)
+ *     │
+ *     │  close() / idle timeout: flush what was sent, FIN
+ *     ├──────────────────────────────► LINGERING ──────────► CLOSED
+ *     │   (close() resolves here)     read and discard until the peer's
+ *     │                               EOF, lingerTimeout or lingerTime
+ *     │
+ *     └─ abort(reason) / read or write timeout / socket error ─► CLOSED
+ *        (also from LINGERING)                   (`closed` rejects)
  * ```
+ *
+ * A graceful close lingers so that the peer gets every reply: closing a
+ * socket with unread input sends RST, and the peer's kernel drops what
+ * its application has not read yet. An idle timeout closes gracefully
+ * too, and `closed` then rejects with its {@linkcode TimeoutError}.
  *
  * Reading EOF never closes the write side: a peer that half-closes still
  * gets every reply (Deno's own `conn.readable` closes the whole socket at
@@ -28,9 +38,15 @@
  */
 
 import { ByteBuffer, type Codec, type Decoder, raw } from "./codec.ts";
-import { ConnectionClosedError, TimeoutError, toNetError } from "./errors.ts";
+import {
+  ConnectionClosedError,
+  type TimeoutError,
+  toNetError,
+} from "./errors.ts";
 import type { WaterMarks } from "./flow.ts";
 import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
+import { Deadlines } from "./_deadlines.ts";
+import { drainInput, sendFin } from "./_linger.ts";
 
 /**
  * The byte transport under a {@linkcode Connection}: what `Deno.Conn`
@@ -73,7 +89,9 @@ export interface ConnectionStats {
 export interface TimeoutOptions {
   /**
    * Ends the connection with a {@linkcode TimeoutError} (`kind: "idle"`)
-   * when nothing was read or written for this long.
+   * when nothing was read or written for this long. A write the peer takes
+   * no byte of counts as idle time: a peer that stops reading is idle even
+   * while a write waits for it.
    *
    * @default {0}
    */
@@ -93,6 +111,26 @@ export interface TimeoutOptions {
    * @default {0}
    */
   writeTimeout?: number;
+  /**
+   * A graceful close (`close()`, a server's shutdown, an idle timeout)
+   * sends FIN after the last byte written, then reads and discards what
+   * the peer still sends until its EOF, and only then closes the socket:
+   * closing with unread bytes would send RST, and the peer's kernel would
+   * drop the replies it has not read yet. This is the longest wait for the
+   * peer's next bytes, in milliseconds (nginx's `lingering_timeout`); `0`
+   * closes right after the FIN.
+   *
+   * @default {5000}
+   */
+  lingerTimeout?: number;
+  /**
+   * The longest a graceful close lingers in all, in milliseconds, however
+   * much the peer sends (nginx's `lingering_time`); `0` closes right after
+   * the FIN.
+   *
+   * @default {30000}
+   */
+  lingerTime?: number;
 }
 
 /** Options for {@linkcode Connection}. */
@@ -391,6 +429,8 @@ export class Connection<In = Uint8Array, Out = In>
   readonly #marks: WaterMarks;
   /** The idle, read and write deadlines; null when no timeout is set. */
   readonly #deadlines: Deadlines | null;
+  readonly #lingerTimeout: number;
+  readonly #lingerTime: number;
   readonly #maxRead: number;
 
   // Reading.
@@ -401,6 +441,13 @@ export class Connection<In = Uint8Array, Out = In>
   #readEof = false;
   /** A socket read is under way. */
   #reading = false;
+  /** The socket read under way, for a lingering close to wait for. */
+  #readInFlight: Promise<number | null> | null = null;
+  /**
+   * A lingering close owns the socket's read side: what the read under
+   * way returns is discarded, and no read is started here any more.
+   */
+  #lingering = false;
   #initial: Uint8Array | null;
   #faceInUse: "iterator" | "readable" | null = null;
   #readable: ReadableStream<In> | null = null;
@@ -475,8 +522,14 @@ export class Connection<In = Uint8Array, Out = In>
       writes: 0,
       openedAt: Date.now(),
     };
+    this.#lingerTimeout = options.lingerTimeout === undefined
+      ? 5000
+      : checkTimeout(options.lingerTimeout, "lingerTimeout");
+    this.#lingerTime = options.lingerTime === undefined
+      ? 30_000
+      : checkTimeout(options.lingerTime, "lingerTime");
     this.#deadlines = idle > 0 || read > 0 || write > 0
-      ? new Deadlines(idle, read, write, (err) => this.#fail(err))
+      ? new Deadlines(idle, read, write, (err) => this.#expire(err))
       : null;
   }
 
@@ -884,7 +937,9 @@ export class Connection<In = Uint8Array, Out = In>
   #startRead(): void {
     this.#deadlines?.readWait();
     this.#reading = true;
-    this.#t.read(this.#readBuf).then(this.#onReadSettled, this.#onReadSettled);
+    const read = this.#t.read(this.#readBuf);
+    this.#readInFlight = read;
+    read.then(this.#onReadSettled, this.#onReadSettled);
   }
 
   /**
@@ -893,6 +948,11 @@ export class Connection<In = Uint8Array, Out = In>
    * null and rejects with an error.
    */
   readonly #onReadSettled = (r: unknown): void => {
+    if (this.#lingering) {
+      // Handed over to the lingering close: its bytes are discarded.
+      this.#reading = false;
+      return;
+    }
     if (typeof r === "number" || r === null) this.#onRead(r);
     else this.#onReadError(r);
   };
@@ -980,7 +1040,7 @@ export class Connection<In = Uint8Array, Out = In>
    * @throws {FrameTooLargeError | TypeError} The codec cannot encode the message.
    */
   write(message: Out): boolean {
-    if (this.#closedSettled) throw this.#closedError();
+    if (this.#closedSettled || this.#error !== null) throw this.#closedError();
     if (this.#writeClosed || this.#closeWriteRequested || this.#closing) {
       throw new ConnectionClosedError(
         "Cannot write: the write side of the connection is closed",
@@ -1038,7 +1098,9 @@ export class Connection<In = Uint8Array, Out = In>
    * @returns A promise that resolves when more may be sent.
    */
   drain(): Promise<void> {
-    if (this.#closedSettled) return Promise.reject(this.#closedError());
+    if (this.#closedSettled || this.#lingering) {
+      return Promise.reject(this.#closedError());
+    }
     if (this.#marks.writable) return RESOLVED;
     this.#flushSoon();
     return this.#marks.waitWritable();
@@ -1050,7 +1112,9 @@ export class Connection<In = Uint8Array, Out = In>
    * @returns A promise that resolves when the queue is empty.
    */
   flush(): Promise<void> {
-    if (this.#closedSettled) return Promise.reject(this.#closedError());
+    if (this.#closedSettled || this.#lingering) {
+      return Promise.reject(this.#closedError());
+    }
     if (!this.#writing && this.#pendingBytes() === 0) return RESOLVED;
     this.#flushSoon();
     return new Promise<void>((resolve, reject) => {
@@ -1172,33 +1236,88 @@ export class Connection<In = Uint8Array, Out = In>
   // Lifecycle
 
   /**
-   * Closes gracefully: flushes what was queued, then closes the socket.
-   * Safe to call more than once; resolves when closed.
+   * Closes gracefully: flushes what was queued, sends FIN after the last
+   * byte (TLS: close_notify), and stops reading for the application
+   * (readers get the messages already decoded, then the end). Then the
+   * connection lingers: it reads and discards what the peer still sends
+   * until the peer's EOF, `lingerTimeout` without a byte, or `lingerTime`
+   * in all, and only then closes the socket, so that the peer receives
+   * every reply written (closing with unread input sends RST instead of
+   * FIN, and the peer's kernel drops what its application has not read).
+   * Use {@linkcode Connection.abort} to close at once.
    *
-   * @returns A promise that resolves when the socket is closed.
+   * Safe to call more than once.
+   *
+   * @returns A promise that resolves when the FIN is sent: nothing more is
+   * left to do but linger. {@linkcode Connection.closed} settles when the
+   * socket is closed.
    */
   close(): Promise<void> {
-    if (this.#closing) return this.#closing;
-    this.#closing = (async () => {
-      if (!this.#closedSettled) {
-        try {
-          await this.flush();
-        } catch {
-          // The error is recorded; closing goes on.
-        }
-        // TLS sends close_notify on closeWrite(), not on close(): without
-        // it, a process that exits right after close() leaves its peer
-        // with an unexpected EOF. A peer that does not read gets a second.
-        if (
-          this.#error === null && !this.#writeClosed && "handshake" in this.#t
-        ) {
-          await settleWithin(this.#t.closeWrite(), 1000);
-          this.#writeClosed = true;
-        }
+    return this.#closing ??= this.#closeGracefully(null);
+  }
+
+  /**
+   * The graceful close: of `close()` (`reason` null), or of an idle
+   * timeout (`reason` is the error, already recorded). Resolves when the
+   * FIN is sent; the linger goes on, then the socket is closed. Never
+   * rejects.
+   */
+  async #closeGracefully(reason: Error | null): Promise<void> {
+    if (reason === null && !this.#closedSettled) {
+      try {
+        await this.flush();
+      } catch {
+        // The error is recorded; closing goes on.
       }
-      this.#finish(null);
-    })();
-    return this.#closing;
+    }
+    if (this.#closeWriteRequested !== null) {
+      await this.#closeWriteRequested.catch(noop);
+    }
+    if (this.#closedSettled || this.#error !== reason) {
+      this.#finish(reason);
+      return;
+    }
+    this.#stopForLinger();
+    const bounds = {
+      lingerTimeout: this.#lingerTimeout,
+      lingerTime: this.#lingerTime,
+    };
+    const finSent = this.#writeClosed || await sendFin(this.#t, bounds);
+    this.#writeClosed = true;
+    if (!finSent || this.#readEof || this.#closedSettled) {
+      this.#finish(reason);
+      return;
+    }
+    // The read under way, if any, is the linger's first.
+    const pending = this.#reading ? this.#readInFlight : null;
+    void drainInput(this.#t, pending, bounds).then(() => this.#finish(reason));
+  }
+
+  /**
+   * Hands the socket's read side over to the linger: readers get the
+   * messages already decoded, then the end; no deadline fires any more.
+   */
+  #stopForLinger(): void {
+    this.#lingering = true;
+    this.#deadlines?.stop();
+    this[stopReading]();
+  }
+
+  /**
+   * A deadline passed. An idle connection with nothing to write closes
+   * gracefully (with the linger), reporting the timeout; any other
+   * timeout, or an idle one while a write is stuck, aborts.
+   */
+  #expire(err: TimeoutError): void {
+    if (
+      err.kind !== "idle" || this.#closing !== null || this.#writing ||
+      this.#pendingBytes() > 0 || this.#error !== null || this.#closedSettled
+    ) {
+      this.#fail(err);
+      return;
+    }
+    this.#error = err;
+    this.#closing = this.#closeGracefully(err);
   }
 
   /**
@@ -1221,11 +1340,15 @@ export class Connection<In = Uint8Array, Out = In>
     return this.close();
   }
 
-  /** Records the first error and tears the connection down. */
+  /**
+   * Records the first error and tears the connection down. During the
+   * graceful close of an idle timeout, the same error again (a handler
+   * that rethrows it) lets the close go on; another one cuts it short.
+   */
   #fail(err: Error): void {
-    if (this.#error !== null || this.#closedSettled) return;
-    this.#error = err;
-    this.#finish(err);
+    if (this.#closedSettled || err === this.#error) return;
+    this.#error ??= err;
+    this.#finish(this.#error);
   }
 
   /** Closes the socket once both directions are done. */
@@ -1259,160 +1382,13 @@ export class Connection<In = Uint8Array, Out = In>
       new ConnectionClosedError("Cannot use connection: it is closed");
   }
 
-  /** Whether the connection is closed (cleanly or not). */
+  /**
+   * Whether the connection is closed (cleanly or not) for the
+   * application: true from the FIN of a graceful close on, while the
+   * socket may still linger ({@linkcode Connection.closed} settles when it
+   * is closed).
+   */
   get isClosed(): boolean {
-    return this.#closedSettled;
+    return this.#closedSettled || this.#lingering;
   }
-}
-
-/**
- * The idle, read and write deadlines of one connection on one timer,
- * re-armed lazily at the nearest deadline. A connection makes one only
- * when a timeout is set.
- */
-class Deadlines {
-  readonly #idle: number;
-  readonly #read: number;
-  readonly #write: number;
-  readonly #expire: (error: TimeoutError) => void;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #due = Infinity;
-  #lastActivity: number;
-  #readWaitSince = -1;
-  #writeSince = -1;
-  #writing = false;
-  #stopped = false;
-
-  constructor(
-    idle: number,
-    read: number,
-    write: number,
-    expire: (error: TimeoutError) => void,
-  ) {
-    this.#idle = idle;
-    this.#read = read;
-    this.#write = write;
-    this.#expire = expire;
-    this.#lastActivity = performance.now();
-    if (idle > 0) this.#arm(this.#lastActivity + idle);
-  }
-
-  /** Bytes moved: the idle deadline counts from now. */
-  activity(): void {
-    if (this.#idle > 0) this.#lastActivity = performance.now();
-  }
-
-  /** A reader waits for a whole message; the read deadline counts from its first wait. */
-  readWait(): void {
-    if (this.#read > 0 && this.#readWaitSince < 0) {
-      this.#readWaitSince = performance.now();
-      this.#arm(this.#readWaitSince + this.#read);
-    }
-  }
-
-  /** A whole message arrived, or the stream ended. */
-  readDone(): void {
-    this.#readWaitSince = -1;
-  }
-
-  /** A buffer's write starts: the write deadline counts from now. */
-  writeBegin(): void {
-    this.#writing = true;
-    if (this.#write > 0) {
-      this.#writeSince = performance.now();
-      this.#arm(this.#writeSince + this.#write);
-    }
-  }
-
-  /** The peer took some bytes: the write deadline counts from now. */
-  writeProgress(): void {
-    if (this.#writeSince >= 0) this.#writeSince = performance.now();
-  }
-
-  /** A buffer is written. */
-  writeDone(): void {
-    this.#writeSince = -1;
-    this.activity();
-  }
-
-  /** No write is under way. */
-  writeStopped(): void {
-    this.#writing = false;
-    this.#writeSince = -1;
-  }
-
-  /** The connection is closed: no deadline fires any more. */
-  stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
-  }
-
-  #arm(due: number): void {
-    if (this.#stopped || due >= this.#due) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#due = due;
-    this.#timer = setTimeout(
-      () => this.#onTimer(),
-      Math.max(0, due - performance.now()),
-    );
-  }
-
-  #onTimer(): void {
-    this.#timer = undefined;
-    this.#due = Infinity;
-    if (this.#stopped) return;
-    const now = performance.now();
-    let next = Infinity;
-    if (this.#write > 0 && this.#writeSince >= 0) {
-      const due = this.#writeSince + this.#write;
-      if (now >= due) {
-        return this.#expire(
-          new TimeoutError(
-            `Cannot write: the peer read nothing for ${this.#write} ms`,
-            { kind: "write", timeout: this.#write },
-          ),
-        );
-      }
-      next = Math.min(next, due);
-    }
-    if (this.#read > 0 && this.#readWaitSince >= 0) {
-      const due = this.#readWaitSince + this.#read;
-      if (now >= due) {
-        return this.#expire(
-          new TimeoutError(
-            `Cannot read: no whole message arrived within ${this.#read} ms`,
-            { kind: "read", timeout: this.#read },
-          ),
-        );
-      }
-      next = Math.min(next, due);
-    }
-    if (this.#idle > 0) {
-      const due = this.#lastActivity + this.#idle;
-      if (now >= due && !this.#writing) {
-        return this.#expire(
-          new TimeoutError(
-            `Connection idle for ${this.#idle} ms`,
-            { kind: "idle", timeout: this.#idle },
-          ),
-        );
-      }
-      next = Math.min(next, Math.max(due, now + 1));
-    }
-    if (next < Infinity) this.#arm(next);
-  }
-}
-
-/** Waits for `promise` to settle, at most `ms` milliseconds; never rejects. */
-function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    promise.then(noop, noop).finally(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

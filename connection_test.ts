@@ -13,7 +13,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import { encodeAll, lengthPrefixed, lines, raw, text } from "./codec.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type Transport } from "./connection.ts";
 import {
   ConnectionClosedError,
   FrameTooLargeError,
@@ -75,9 +75,11 @@ Deno.test("`Connection.close()` is safe to call twice", async () => {
   await first;
   await second;
   await a.close();
+  await b.close();
+  await b.close();
+  // a lingered until b closed too.
   await a.closed;
-  await b.close();
-  await b.close();
+  await b.closed;
   assertStrictEquals(a.error, null);
 });
 
@@ -556,11 +558,17 @@ Deno.test("`Connection` flushes a stalled handler's replies when another connect
     for await (const m of otherServer) otherServer.write(m);
   })();
   const first = client.receive();
+  let delivered = false;
+  void first.then(() => (delivered = true));
   // Traffic elsewhere: each read that completes flushes what is stuck.
+  // In memory, these round trips are microtasks only: the shared sweep
+  // timer (10 ms) cannot run before they end, so "A" arrives through the
+  // other connection's read or not at all.
   for (let i = 0; i < 3; i++) {
     other.write(`ping ${i}`);
     assertEquals(await other.receive(), `ping ${i}`);
   }
+  assert(delivered, "The stalled reply waited for the sweep timer");
   assertEquals(await first, "A");
   release();
   assertEquals(await client.receive(), "B");
@@ -652,6 +660,146 @@ Deno.test("`Connection.send()` keeps its own queue bounded when a TCP peer never
 });
 
 // ---------------------------------------------------------------------------
+// Lingering close
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Reads from a raw socket until EOF or an error; never throws. */
+async function readAllOf(
+  conn: Deno.Conn,
+): Promise<{ bytes: number; end: "eof" | Error }> {
+  const buf = new Uint8Array(65536);
+  let bytes = 0;
+  try {
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) return { bytes, end: "eof" };
+      bytes += n;
+    }
+  } catch (err) {
+    return { bytes, end: err as Error };
+  }
+}
+
+Deno.test("`Connection.close()` delivers every byte written to a TCP peer whose input it never read", async () => {
+  const [c, s] = await tcpPair();
+  const conn = new Connection(s);
+  // The peer sends what the connection never reads: it sits in the
+  // connection's receive queue when the connection closes.
+  await writeAll(c, new Uint8Array(256 * 1024).fill(1));
+  // More than the peer's receive buffer takes while it does not read:
+  // part of it is still in the connection's send queue at the close.
+  const reply = new Uint8Array(1 << 20).fill(2);
+  conn.write(reply);
+  // The peer starts reading late. Had the close sent RST (it would, with
+  // unread input), the peer would get ~128 KB, then ConnectionReset.
+  const got = delay(100).then(() => readAllOf(c));
+  await conn.close();
+  assertEquals(await got, { bytes: reply.length, end: "eof" });
+  c.close();
+  await conn.closed;
+  assertStrictEquals(conn.error, null);
+});
+
+/** A transport that records how many of its reads overlap. */
+function countingReads(t: Transport) {
+  const counts = { reads: 0, inFlight: 0, maxInFlight: 0 };
+  const transport: Transport = {
+    read: async (p) => {
+      counts.reads++;
+      counts.maxInFlight = Math.max(counts.maxInFlight, ++counts.inFlight);
+      try {
+        return await t.read(p);
+      } finally {
+        counts.inFlight--;
+      }
+    },
+    write: (p) => t.write(p),
+    closeWrite: () => t.closeWrite(),
+    close: () => t.close(),
+    localAddr: t.localAddr,
+    remoteAddr: t.remoteAddr,
+  };
+  return { transport, counts };
+}
+
+Deno.test("`Connection.close()` lingers on the read already pending, never two reads at once", async () => {
+  const [ta, tb] = transportPair();
+  const { transport, counts } = countingReads(ta);
+  const conn = new Connection(transport, { codec: text(lines()) });
+  const receiving = conn.receive(); // A socket read is pending.
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(counts.inFlight, 1);
+  await conn.close();
+  // The reader gets the end; the linger took over the read.
+  assertEquals(await receiving, null);
+  assert(await stillPending(conn.closed, 20), "Closed before the peer did");
+  // The peer sends more, then closes: all of it is discarded.
+  await writeAll(tb, utf8.encode("late\nlater\n"));
+  await tb.closeWrite();
+  await conn.closed;
+  assertEquals(counts.maxInFlight, 1);
+  assertEquals(conn.stats.messagesRead, 0);
+  tb.close();
+});
+
+Deno.test("`Connection.closed` settles lingerTimeout after the peer's last byte when the peer never closes", async () => {
+  const [a, b] = connectionPair({ lingerTimeout: 100 });
+  const start = performance.now();
+  await a.close();
+  assert(a.isClosed);
+  // b reads the FIN, and never closes.
+  assertEquals(await b.receive(), null);
+  await a.closed;
+  const elapsed = performance.now() - start;
+  assertGreaterOrEqual(elapsed, 95);
+  assertLessOrEqual(elapsed, 1000);
+  assertStrictEquals(a.error, null);
+  await b.close();
+});
+
+Deno.test("`Connection` with `lingerTimeout: 0` closes right after the FIN", async () => {
+  const [a, b] = connectionPair({ lingerTimeout: 0 });
+  await a.close();
+  await a.closed;
+  assertEquals(await b.receive(), null);
+  await b.close();
+});
+
+Deno.test("`Connection.abort()` cuts a lingering close short", async () => {
+  const [a, b] = connectionPair();
+  await a.close();
+  const reason = new ConnectionClosedError("Enough lingering");
+  a.abort(reason);
+  assertStrictEquals(await a.closed.catch((e) => e), reason);
+  await b.close();
+});
+
+Deno.test("`Connection` closes gracefully on an idle timeout: the peer gets every byte written, then EOF", async () => {
+  const [c, s] = await tcpPair();
+  const conn = new Connection(s, { idleTimeout: 100 });
+  // Input the connection never reads (no reader): the idle timer fires
+  // with it in the receive queue.
+  await writeAll(c, new Uint8Array(64 * 1024));
+  // A reply the peer's kernel cannot take at once while it does not read.
+  const reply = new Uint8Array(1 << 20).fill(3);
+  conn.write(reply);
+  // The peer reads late: every byte, then the FIN (an abort would have
+  // sent RST, and the peer would get ~128 KB, then ConnectionReset).
+  const got = delay(300).then(() => readAllOf(c));
+  await conn.flush();
+  assertEquals(await got, { bytes: reply.length, end: "eof" });
+  // The connection lingers until the peer closes, then reports the timeout.
+  assert(await stillPending(conn.closed, 20));
+  c.close();
+  const err = await conn.closed.catch((e) => e);
+  assertInstanceOf(err, TimeoutError);
+  assertEquals(err.kind, "idle");
+});
+
+// ---------------------------------------------------------------------------
 // Timeouts
 
 Deno.test("`Connection` closes a silent peer with TimeoutError kind idle", async () => {
@@ -664,6 +812,55 @@ Deno.test("`Connection` closes a silent peer with TimeoutError kind idle", async
   await assertRejects(() => a.closed, TimeoutError);
   // b has the same option, and is as silent.
   await assertRejects(() => b.closed, TimeoutError);
+});
+
+Deno.test("`Connection` closes a TCP peer that stops reading with TimeoutError kind idle, on one timer", async () => {
+  const idleTimeout = 200;
+  const [c, s] = await tcpPair();
+  const conn = new Connection(c, { idleTimeout });
+  // More than loopback's socket buffers hold: the write gets stuck.
+  conn.write(new Uint8Array(32 << 20));
+  const realSetTimeout = globalThis.setTimeout;
+  let timers = 0;
+  let failed: unknown = null;
+  const expired = Promise.withResolvers<"expired">();
+  const guard = realSetTimeout(
+    () => expired.resolve("expired"),
+    8 * idleTimeout,
+  );
+  const start = performance.now();
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    timers++;
+    return realSetTimeout(...args);
+  }) as typeof setTimeout;
+  try {
+    const outcome = await Promise.race([
+      conn.closed.then(() => "closed", (err) => {
+        failed = err;
+        return "failed";
+      }),
+      expired.promise,
+    ]);
+    const elapsed = performance.now() - start;
+    globalThis.setTimeout = realSetTimeout;
+    assertEquals(outcome, "failed", `Not closed; ${timers} timers made`);
+    assertInstanceOf(failed, TimeoutError);
+    assertEquals(failed.kind, "idle");
+    assertGreaterOrEqual(elapsed, idleTimeout - 10);
+    assertLessOrEqual(elapsed, 4 * idleTimeout);
+    // The deadline's own timer, re-armed at most once: never a spin.
+    assertLessOrEqual(timers, 2);
+    console.log(
+      `  outcome: stuck write, idleTimeout ${idleTimeout}: timers=${timers} closedIn=${
+        elapsed.toFixed(0)
+      }ms`,
+    );
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    clearTimeout(guard);
+    conn.abort();
+    s.close();
+  }
 });
 
 Deno.test("`Connection` keeps a connection with traffic open past idleTimeout", async () => {
@@ -739,6 +936,16 @@ Deno.test("`Connection` rejects a negative timeout with RangeError", () => {
     () => new Connection(ta, { idleTimeout: -1 }),
     RangeError,
     "idleTimeout",
+  );
+  assertThrows(
+    () => new Connection(ta, { lingerTimeout: -1 }),
+    RangeError,
+    "lingerTimeout",
+  );
+  assertThrows(
+    () => new Connection(ta, { lingerTime: NaN }),
+    RangeError,
+    "lingerTime",
   );
   ta.close();
   tb.close();

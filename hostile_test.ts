@@ -336,21 +336,27 @@ Deno.test("`serve()` ends a client trickling one byte per 100 ms with a read Tim
 Deno.test("`serve()` ends a silent client with an idle TimeoutError", async () => {
   const { closes, hooks } = recorded<string, string>();
   await using server = serve(
-    { codec: text(lines()), idleTimeout: 300, ...hooks },
+    { codec: text(lines()), idleTimeout: 300, lingerTimeout: 300, ...hooks },
     echoLines,
   );
   const started = performance.now();
   using silent = await Deno.connect(dial(server.addr));
   const end = await readToEnd(silent);
+  const finAfter = performance.now() - started;
+  // The client never closes: the server lingers lingerTimeout, then closes.
   const error = await closes.take((e) => e !== null);
   const elapsed = performance.now() - started;
+  assertEquals(end, "eof");
   assertInstanceOf(error, TimeoutError);
   assertEquals(error.kind, "idle");
-  assertGreater(elapsed, 250);
-  assertLess(elapsed, 2000);
+  assertGreater(finAfter, 250);
+  assertLess(finAfter, 2000);
+  assertGreater(elapsed, finAfter + 250);
+  assertLess(elapsed, 2500);
   await assertServesLines(server.addr);
-  report("silent client, idleTimeout 300", {
+  report("silent client, idleTimeout 300, lingerTimeout 300", {
     error: `${error.name}(kind=${error.kind})`,
+    finAfter: `${finAfter.toFixed(0)}ms`,
     closedAfter: `${elapsed.toFixed(0)}ms`,
     client: end === "eof" ? "EOF" : end.name,
   });

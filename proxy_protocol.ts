@@ -62,6 +62,10 @@
  *                        endpoints), 1 = PROXY (relayed: use the addresses)
  *          so 20 = LOCAL, 21 = PROXY; anything else is refused
  *
+ * LOCAL ignores the family: an address block of the family's size is
+ * skipped, a shorter length means there is none, and TLVs follow either
+ * way (so 20 11 00 00, LOCAL with TCP4 and no addresses, is accepted).
+ *
  * fam  address family  transport  address block  ProxyFamily
  * 00   AF_UNSPEC       UNSPEC       0 bytes      "UNKNOWN"
  * 11   AF_INET         STREAM      12 bytes      "TCP4"
@@ -747,7 +751,11 @@ function parseV2(
     );
   }
   const info = FAMILIES[family];
-  if (length < info.block) {
+  const command: ProxyCommand = cmd === 1 ? "PROXY" : "LOCAL";
+  // LOCAL ignores the family (the spec, and HAProxy's own parser): its
+  // address block is skipped when there is one, and may be left out.
+  const block = command === "LOCAL" && length < info.block ? 0 : info.block;
+  if (length < block) {
     throw v2Error(
       `length ${length} is shorter than the ${info.block}-byte address block of family "${family}"`,
       14,
@@ -755,7 +763,6 @@ function parseV2(
   }
   if (bytes.length < total) return null;
 
-  const command: ProxyCommand = cmd === 1 ? "PROXY" : "LOCAL";
   const header: ProxyHeader = { version: 2, command, family, tlvs: [] };
   if (command === "PROXY" && info.transport !== null) {
     const [source, destination] = readAddresses(bytes, info);
@@ -763,7 +770,7 @@ function parseV2(
     header.destination = destination;
   }
 
-  let at = V2_FIXED_LENGTH + info.block;
+  let at = V2_FIXED_LENGTH + block;
   let checksumAt = -1;
   while (at < total) {
     if (total - at < 3) {

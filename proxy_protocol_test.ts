@@ -396,6 +396,42 @@ const V2_VECTORS: Vector[] = [
     header: { version: 2, command: "LOCAL", family: "TCP4", tlvs: [] },
   },
   {
+    // The spec: LOCAL ignores the family; HAProxy's conn_recv_proxy skips
+    // the whole header for LOCAL without looking at the family or length.
+    name: "LOCAL with the TCP4 family and no address block",
+    encodes: false,
+    wire: hex("0D 0A 0D 0A 00 0D 0A 51 55 49 54 0A 20 11 00 00"),
+    header: { version: 2, command: "LOCAL", family: "TCP4", tlvs: [] },
+  },
+  {
+    name: "LOCAL with the TCP6 family, no address block, then a TLV",
+    encodes: false,
+    wire: v2(0x20, 0x21, tlv(PROXY_TLV_TYPE.NOOP, [0, 0])),
+    header: {
+      version: 2,
+      command: "LOCAL",
+      family: "TCP6",
+      tlvs: [{ type: 0x04, value: new Uint8Array(2) }],
+    },
+  },
+  {
+    name: "LOCAL with unix addresses present, skipped, then a TLV",
+    encodes: false,
+    wire: v2(
+      0x20,
+      0x31,
+      sunPath("/run/client.sock"),
+      sunPath("/run/app.sock"),
+      tlv(PROXY_TLV_TYPE.ALPN, "h2"),
+    ),
+    header: {
+      version: 2,
+      command: "LOCAL",
+      family: "UNIX_STREAM",
+      tlvs: [{ type: 0x01, value: te.encode("h2") }],
+    },
+  },
+  {
     name: "LOCAL with TLVs",
     wire: v2(0x20, 0x00, tlv(PROXY_TLV_TYPE.UNIQUE_ID, "abc")),
     header: {
@@ -874,8 +910,8 @@ Deno.test("`parseProxyHeader()` throws ProxyProtocolError on malformed v2 header
       14,
     ],
     [
-      "LOCAL TCP4 with nothing",
-      v2(0x20, 0x11),
+      "TCP4 with nothing",
+      v2(0x21, 0x11),
       'length 0 is shorter than the 12-byte address block of family "TCP4"',
       14,
     ],
@@ -1183,7 +1219,7 @@ Deno.test("`encodeProxyHeader()` writes the vectors byte for byte", () => {
     assertEquals(encodeProxyHeader(header), wire, name);
     written++;
   }
-  assertEquals(written, ALL_VECTORS.length - 5);
+  assertEquals(written, ALL_VECTORS.length - 8);
 });
 
 Deno.test("`encodeProxyHeader()` writes LOCAL and UNKNOWN headers", () => {

@@ -379,7 +379,13 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     return this.#stats;
   }
 
-  /** Resolves when the server has stopped and every connection has closed. */
+  /**
+   * Resolves when the server has stopped accepting and every connection
+   * has closed: each handler returned (or shutdown gave up on it), its
+   * replies were flushed, and its socket closed after the lingering close
+   * (at most `lingerTime` after the FIN; the shutdown timeout aborts what
+   * still lingers).
+   */
   get finished(): Promise<void> {
     return this.#finished;
   }
@@ -575,13 +581,18 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     return connection;
   }
 
-  /** Closes a served connection (flushing it) and takes it out of the set. */
+  /**
+   * Closes a served connection (flushing it, then lingering until the
+   * client has read every reply) and takes it out of the set once its
+   * socket is closed.
+   */
   async #finish(
     connection: Connection<In, Out>,
     failure: Error | null,
   ): Promise<void> {
     try {
       await connection.close();
+      await connection.closed;
     } catch {
       // Recorded on the connection.
     }
@@ -686,8 +697,11 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
 
   /**
    * Stops accepting, lets handlers finish (readers get EOF once the
-   * messages already read are taken, replies are flushed), then aborts
-   * what is left after `timeout` with a {@linkcode ServerClosedError} and
+   * messages already read are taken, replies are flushed), closes each
+   * connection gracefully (FIN after the last reply, then a lingering close
+   * that discards the client's unread requests until it closes, so no RST
+   * destroys replies in flight), then aborts what is left after `timeout`
+   * with a {@linkcode ServerClosedError} — lingering closes included — and
    * stops waiting for handlers that still have not returned. Safe to call
    * more than once.
    *

@@ -340,12 +340,17 @@ Deno.test("`serve()` reports a connection timeout to onError and onClose", async
     onError: (err) => reported.resolve(err),
     onClose: (_conn, err) => closedWith.resolve(err),
   }, echo);
-  await using client = await connect(server.addr, { codec: LINES });
+  const client = await connect(server.addr, { codec: LINES });
   const err = await reported.promise;
   assertInstanceOf(err, TimeoutError);
   assertEquals(err.kind, "idle");
-  assertStrictEquals(await closedWith.promise, err);
+  // An idle timeout closes gracefully: the server's FIN, then it lingers
+  // until the client closes too.
   assertEquals(await client.receive(), null);
+  assert(await stillPending(closedWith.promise, 50));
+  await client.close();
+  assertStrictEquals(await closedWith.promise, err);
+  await client.closed;
 });
 
 Deno.test("`serve()` keeps serving when onError throws", async () => {
@@ -392,8 +397,10 @@ Deno.test("`Server.shutdown()` delivers every reply to messages already sent", a
   const { text, end } = await readToEnd(client);
   assertEquals(text, msgs.map((m) => `re ${m}\n`).join(""));
   assertEquals(end, "eof");
-  await shutdown;
+  // The server lingers until the client closes too.
+  assert(await stillPending(shutdown, 50));
   client.close();
+  await shutdown;
   assertEquals(server.stats.closed, 1);
   assertEquals(server.stats.errors, 0);
   await server.finished;
@@ -499,8 +506,9 @@ Deno.test("`serve()` shuts down when its signal aborts", async () => {
   controller.abort();
   // The handler's reader gets EOF: the client's connection ends.
   assertEquals(await client.receive(), null);
-  await within(server.finished, 5000, "finished");
   await client.close();
+  await within(server.finished, 5000, "finished");
+  await client.closed;
   await assertRejects(() => connect(server.addr), ConnectionRefusedError);
 });
 
@@ -527,9 +535,13 @@ Deno.test("`Server.finished` resolves only after shutdown and every connection c
   // A handler still runs: not finished.
   assert(await stillPending(server.finished, 50));
   release.resolve();
+  // The server's FIN: the client reads EOF.
+  assertEquals(await client.read(buf), null);
+  // The server lingers until the client closes: still not finished.
+  assert(await stillPending(server.finished, 50));
+  client.close();
   await shutdown;
   await within(server.finished, 1000, "finished");
-  client.close();
   assertEquals(server.stats.closed, 1);
 });
 
@@ -598,6 +610,22 @@ Deno.test("`serve()` keeps the socket address for a PROXY v2 LOCAL header", asyn
   const local = conn.localAddr;
   conn.close();
   assertEquals(text, `health ${formatAddr(local)}\n`);
+});
+
+Deno.test("`serve()` keeps the socket address for a PROXY v2 LOCAL header of family TCP4 without addresses", async () => {
+  await using server = whoami({ proxyProtocol: "v2" });
+  const conn = await dial(server);
+  // 20 11 00 00: LOCAL, TCP over IPv4, length 0 (the family is ignored).
+  const header = encodeProxyHeader({ version: 2, command: "LOCAL" });
+  header[13] = 0x11;
+  await writeAll(conn, header);
+  await writeAll(conn, utf8.encode("health\n"));
+  await conn.closeWrite();
+  const { text } = await readToEnd(conn);
+  const local = conn.localAddr;
+  conn.close();
+  assertEquals(text, `health ${formatAddr(local)}\n`);
+  assertEquals(server.stats.rejected, 0);
 });
 
 Deno.test("`serve()` passes the bytes after a PROXY header on to the handler", async () => {
