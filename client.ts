@@ -21,14 +21,8 @@
 import type { Codec } from "./codec.ts";
 import { Connection, type TimeoutOptions } from "./connection.ts";
 import { checkConnectionOptions, connectionOptions } from "./_internal.ts";
-import {
-  NetError,
-  retry as retryWith,
-  type RetryOptions,
-  TimeoutError,
-  TlsError,
-  toNetError,
-} from "./errors.ts";
+import { NetError, TimeoutError, TlsError, toNetError } from "./errors.ts";
+import { retry as retryWith, type RetryOptions } from "./retry.ts";
 import { encodeProxyHeader, type ProxyHeaderInit } from "./proxy_protocol.ts";
 
 /** A TCP address to connect to. */
