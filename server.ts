@@ -213,7 +213,7 @@ export interface ServeOptions<In, Out> extends TimeoutOptions {
   /**
    * Bytes queued at or below which waiting senders resume.
    *
-   * @default {16384}
+   * @default {Math.min(16384, Math.floor(highWaterMark / 4)), which is 16384 with the default highWaterMark}
    */
   lowWaterMark?: number;
 }

@@ -14,6 +14,18 @@ import {
   WaitQueue,
 } from "./_wait_queue.ts";
 
+/**
+ * The default low mark for a high mark: a quarter of it, at most 16 KiB.
+ * A quarter leaves a gap of three quarters, so a busy writer does not flap
+ * between the two states; the cap keeps a large high mark (a buffer sized
+ * for bursts) from resuming writers while hundreds of KiB are still queued.
+ * With the default high mark of 64 KiB both give 16 KiB. This is the one
+ * rule: a `Connection`'s marks are `WaterMarks` made without a `low`.
+ */
+function defaultLow(high: number): number {
+  return Math.min(16384, Math.floor(high / 4));
+}
+
 /** Options for {@linkcode WaterMarks}. */
 export interface WaterMarksOptions {
   /**
@@ -26,7 +38,7 @@ export interface WaterMarksOptions {
    * Writing starts again once no more than this many bytes are buffered.
    * At most `high`.
    *
-   * @default {Math.floor(high / 4), which is 16384 with the default high}
+   * @default {Math.min(16384, Math.floor(high / 4)), which is 16384 with the default high}
    */
   low?: number;
 }
@@ -82,7 +94,7 @@ export class WaterMarks {
   constructor(options: WaterMarksOptions = {}) {
     const { high = 65536 } = options;
     checkNumber(high, "high", "create water marks");
-    const low = options.low ?? Math.floor(high / 4);
+    const low = options.low ?? defaultLow(high);
     checkNumber(low, "low", "create water marks");
     if (!(high > 0) || !(low >= 0) || !(low <= high)) {
       throw new RangeError(
@@ -120,6 +132,7 @@ export class WaterMarks {
    *
    * assertEquals(new WaterMarks().low, 16384);
    * assertEquals(new WaterMarks({ high: 1000 }).low, 250);
+   * assertEquals(new WaterMarks({ high: 1 << 20 }).low, 16384);
    * ```
    *
    * @returns The low mark in bytes.

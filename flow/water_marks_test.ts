@@ -8,6 +8,7 @@ import {
   assertStrictEquals,
   assertThrows,
 } from "@std/assert";
+import { Connection, type Transport } from "../connection.ts";
 import { ConnectionClosedError } from "../errors.ts";
 import { WaterMarks } from "./water_marks.ts";
 import { tick, track } from "./_test_utils.ts";
@@ -29,11 +30,69 @@ Deno.test("`WaterMarks.writable` turns false at the high mark and true only at t
   assertEquals(marks.buffered, 90);
 });
 
-Deno.test("`WaterMarks` defaults to 64 KiB and 16 KiB, and low to a quarter of high", () => {
+Deno.test("`WaterMarks` defaults to 64 KiB and 16 KiB, and low to a quarter of high, at most 16 KiB", () => {
   const marks = new WaterMarks();
   assertEquals([marks.high, marks.low], [65536, 16384]);
   assertEquals(new WaterMarks({ high: 1000 }).low, 250);
   assertEquals(new WaterMarks({ high: 10, low: 10 }).low, 10);
+  assertEquals(new WaterMarks({ high: 8192 }).low, 2048);
+  assertEquals(new WaterMarks({ high: 1 << 20 }).low, 16384);
+  assertEquals(new WaterMarks({ high: 3 }).low, 0);
+});
+
+/**
+ * A transport whose writes complete only when the test says so, and whose
+ * read waits until it is closed.
+ */
+class GatedTransport implements Transport {
+  readonly localAddr: Deno.NetAddr = {
+    transport: "tcp",
+    hostname: "127.0.0.1",
+    port: 40001,
+  };
+  readonly remoteAddr: Deno.NetAddr = { ...this.localAddr, port: 40002 };
+  readonly writes: Array<(n: number) => void> = [];
+  #eof = Promise.withResolvers<null>();
+  read(): Promise<number | null> {
+    return this.#eof.promise;
+  }
+  write(p: Uint8Array): Promise<number> {
+    return new Promise((resolve) => this.writes.push(() => resolve(p.length)));
+  }
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): void {
+    this.#eof.resolve(null);
+  }
+}
+
+Deno.test("`WaterMarks` and a Connection made without lowWaterMark resume writers at the same low mark", async () => {
+  for (const high of [8192, 65536, 1 << 20]) {
+    const { low } = new WaterMarks({ high });
+    // Probe the connection just at and just above the low mark: a first
+    // write goes out to the transport, a second fills the queue to the high
+    // mark, then the first completes and leaves `queued` bytes buffered.
+    for (const queued of [low, low + 1]) {
+      const transport = new GatedTransport();
+      const conn = new Connection(transport, { highWaterMark: high });
+      assert(conn.write(new Uint8Array(high - queued)));
+      await tick();
+      assertEquals(transport.writes.length, 1);
+      assertFalse(conn.write(new Uint8Array(queued)));
+      assertEquals(conn.bufferedAmount, high);
+      transport.writes[0]!(high - queued);
+      await tick();
+      assertEquals(conn.bufferedAmount, queued);
+      assertEquals(
+        conn.writableNow,
+        queued <= low,
+        `high ${high}, queued ${queued}`,
+      );
+      conn.abort(new Error("done"));
+      await conn.closed.catch(() => {});
+    }
+  }
 });
 
 Deno.test("`WaterMarks.waitWritable()` resolves at once when writable, else at the low mark", async () => {
