@@ -188,6 +188,37 @@ Deno.test("`serve()` counts many connections in stats", async () => {
   assertEquals(server.stats.closed, 10);
 });
 
+Deno.test("`Server.connections` is a live read-only set: has, size, iteration and the set methods agree", async () => {
+  await using server = serve({ port: 0, codec: LINES }, echo);
+  const view = server.connections;
+  await using a = await connect(server.addr, { codec: LINES });
+  await using _b = await connect(server.addr, { codec: LINES });
+  await until(() => view.size === 2);
+  const all = [...view];
+  assertEquals(all.length, 2);
+  assert(all.every((c) => view.has(c)));
+  assertEquals([...view.keys()], all);
+  assertEquals([...view.entries()], all.map((c) => [c, c]));
+  const seen: unknown[] = [];
+  view.forEach((value, key, set) => seen.push(value === key && set === view));
+  assertEquals(seen, [true, true]);
+  const first = new Set([all[0]!]);
+  assertEquals(view.union(new Set(["x"])).size, 3);
+  assertEquals([...view.intersection(first)], [all[0]]);
+  assertEquals([...view.difference(first)], [all[1]]);
+  assertEquals([...view.symmetricDifference(first)], [all[1]]);
+  assert(view.isSupersetOf(first) && view.isSubsetOf(new Set(all)));
+  assert(view.isDisjointFrom(new Set(["x"])));
+  const servedA = all.find((c) =>
+    formatAddr(c.remoteAddr) === formatAddr(a.localAddr)
+  )!;
+  await a.close();
+  await until(() => view.size === 1);
+  assertFalse(view.has(servedA));
+  assertEquals([...view].length, 1);
+  assertStrictEquals(server.connections, view);
+});
+
 // ---------------------------------------------------------------------------
 // maxConnections
 
