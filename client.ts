@@ -160,10 +160,8 @@ async function connectOnce(
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
-  let timedOut = false;
   const timer = connectTimeout > 0
     ? setTimeout(() => {
-      timedOut = true;
       controller.abort(
         new TimeoutError(
           `Cannot connect to ${target}: timed out after ${connectTimeout} ms`,
@@ -231,7 +229,6 @@ async function connectOnce(
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
-    void timedOut;
   }
 }
 

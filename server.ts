@@ -179,7 +179,7 @@ export interface ServeOptions<In, Out> extends TimeoutOptions {
    * Receives each error: a handler that threw, a connection that failed,
    * a rejected connection. The server keeps serving.
    *
-   * @default {a one-line report on stderr}
+   * @default {one line on stderr: `netkit: <name> (<peer>): <message>`}
    */
   onError?: (error: Error, conn: Connection<In, Out> | null) => void;
   /**
@@ -266,12 +266,30 @@ export type Handler<In, Out> = (
   conn: Connection<In, Out>,
 ) => void | Promise<void>;
 
+const STDERR_ENCODER = new TextEncoder();
+
+/**
+ * The `onError` a server has unless given one: writes one line to stderr.
+ * It writes to the file itself, not through the application's `console`,
+ * which a library leaves to the application; and not with `reportError`,
+ * which in Deno ends the process. A failing write is dropped: reporting
+ * must not stop the server.
+ */
 function defaultOnError(
   error: Error,
   conn: { readonly remoteAddr: Deno.Addr } | null,
 ): void {
   const peer = conn ? ` (${formatAddr(conn.remoteAddr)})` : "";
-  console.error(`netkit: ${error.name}${peer}: ${error.message}`);
+  const line = STDERR_ENCODER.encode(
+    `netkit: ${error.name}${peer}: ${error.message}\n`,
+  );
+  try {
+    for (let off = 0; off < line.length;) {
+      off += Deno.stderr.writeSync(line.subarray(off));
+    }
+  } catch {
+    // stderr is closed.
+  }
 }
 
 /**
@@ -895,11 +913,9 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         await all;
       }
       if (this.#options.path) {
-        try {
-          Deno.removeSync(this.#options.path);
-        } catch {
+        await Deno.remove(this.#options.path).catch(() => {
           // Gone already.
-        }
+        });
       }
     })();
     return this.#shutdown;

@@ -379,6 +379,42 @@ Deno.test("`serve()` reports a connection timeout to onError and onClose", async
   assertEquals(await client.receive(), null);
 });
 
+Deno.test("`serve()` without onError writes one line per error to stderr and keeps serving", async () => {
+  // In a child process, so that the line can be read from its stderr.
+  const url = (name: string) => new URL(name, import.meta.url).href;
+  const code = `
+    import { connect } from "${url("./client.ts")}";
+    import { lines, text } from "${url("./codec.ts")}";
+    import { serve } from "${url("./server.ts")}";
+    const codec = text(lines());
+    const server = serve({ port: 0, codec }, async (conn) => {
+      const line = await conn.receive();
+      if (line === "boom") throw new Error("Boom at the handler");
+      await conn.send(line ?? "");
+    });
+    const bad = await connect(server.addr, { codec });
+    await bad.send("boom");
+    await bad.receive();
+    await bad.close();
+    const good = await connect(server.addr, { codec });
+    await good.send("fine");
+    const reply = await good.receive();
+    await good.close();
+    await server.shutdown();
+    console.log(reply, bad.localAddr.port, server.stats.errors);
+  `;
+  const { code: status, stdout, stderr } = await new Deno.Command(
+    Deno.execPath(),
+    { args: ["eval", code], stdout: "piped", stderr: "piped" },
+  ).output();
+  const err = new TextDecoder().decode(stderr);
+  assertEquals(status, 0, err);
+  const [reply, port, errors] = new TextDecoder().decode(stdout).trim()
+    .split(" ");
+  assertEquals([reply, errors], ["fine", "1"]);
+  assertEquals(err, `netkit: Error (127.0.0.1:${port}): Boom at the handler\n`);
+});
+
 Deno.test("`serve()` keeps serving when onError throws", async () => {
   let calls = 0;
   await using server = serve({
