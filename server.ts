@@ -75,6 +75,9 @@ import {
   stopReading,
 } from "./_internal.ts";
 
+/** The default of {@linkcode ServeOptions.maxConnections}, written once. */
+const DEFAULT_MAX_CONNECTIONS = 10_000;
+
 /** TLS settings for {@linkcode serve}. */
 export interface ServerTlsOptions {
   /** The certificate chain, PEM. */
@@ -477,7 +480,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     this.#listener = listener;
     this.#options = options;
     this.#handler = handler;
-    this.#maxConnections = options.maxConnections ?? 10_000;
+    this.#maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.#connectionOptions = connectionOptions(options);
     const mode = options.proxyProtocol ?? "off";
     this.#trusted = mode === "off"
@@ -1002,7 +1005,7 @@ export function serve<In = Uint8Array, Out = In>(
     tls,
     reusePort = false,
     proxyProtocol = "off",
-    maxConnections = 10_000,
+    maxConnections,
   } = options;
   if (typeof handler !== "function") {
     throw new TypeError("Cannot serve: handler must be a function");
@@ -1019,7 +1022,10 @@ export function serve<In = Uint8Array, Out = In>(
       "Cannot serve: proxyProtocol with tls is not supported (terminate TLS at the proxy, or run netkit behind a TCP proxy without TLS)",
     );
   }
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+  if (
+    maxConnections !== undefined &&
+    (!Number.isInteger(maxConnections) || maxConnections < 1)
+  ) {
     throw new RangeError(
       `Cannot serve: maxConnections must be a positive integer, received ${maxConnections}`,
     );
