@@ -42,6 +42,19 @@ export class PermitQueue {
     return this.#waiters.wait(1, signal);
   }
 
+  /** Acquires, calls `fn`, and releases when it settles. */
+  async run<T>(
+    fn: () => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    await this.acquire(signal);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
   /** Frees a permit, handing it straight to the oldest waiter if any. */
   release(): boolean {
     if (this.#held === 0) return false;

@@ -198,15 +198,10 @@ export class InFlightWindow {
    * @returns The result of `fn`.
    * @throws {Error} What `fn` throws, or `signal.reason`.
    */
-  async run<T>(
+  run<T>(
     fn: () => T | PromiseLike<T>,
     options: WaitOptions = {},
   ): Promise<T> {
-    await this.#queue.acquire(options.signal);
-    try {
-      return await fn();
-    } finally {
-      this.#queue.release();
-    }
+    return this.#queue.run(fn, options.signal);
   }
 }
