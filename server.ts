@@ -74,6 +74,7 @@ import {
   connectionOptions,
   stopReading,
 } from "./_internal.ts";
+import { LiveSet } from "./_live_set.ts";
 
 /** The default of {@linkcode ServeOptions.maxConnections}, written once. */
 const DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -338,92 +339,6 @@ interface SocketRecord<In, Out> {
 }
 
 /**
- * The live connections ({@linkcode Server.connections}), read from the
- * server's records: a connection is in it from the moment it is wrapped
- * until it has closed. Read-only; its size is `stats.active`, which moves
- * with it.
- */
-class LiveConnections<In, Out> implements ReadonlySet<Connection<In, Out>> {
-  readonly #records: ReadonlyMap<unknown, SocketRecord<In, Out>>;
-  readonly #stats: Readonly<ServerStats>;
-
-  constructor(
-    records: ReadonlyMap<unknown, SocketRecord<In, Out>>,
-    stats: Readonly<ServerStats>,
-  ) {
-    this.#records = records;
-    this.#stats = stats;
-  }
-
-  get size(): number {
-    return this.#stats.active;
-  }
-
-  has(value: Connection<In, Out>): boolean {
-    return this.#records.get(value)?.connection === value;
-  }
-
-  *values(): SetIterator<Connection<In, Out>> {
-    for (const record of this.#records.values()) {
-      if (record.connection !== null) yield record.connection;
-    }
-  }
-
-  keys(): SetIterator<Connection<In, Out>> {
-    return this.values();
-  }
-
-  *entries(): SetIterator<[Connection<In, Out>, Connection<In, Out>]> {
-    for (const connection of this.values()) yield [connection, connection];
-  }
-
-  [Symbol.iterator](): SetIterator<Connection<In, Out>> {
-    return this.values();
-  }
-
-  forEach(
-    callback: (
-      value: Connection<In, Out>,
-      key: Connection<In, Out>,
-      set: ReadonlySet<Connection<In, Out>>,
-    ) => void,
-    thisArg?: unknown,
-  ): void {
-    for (const c of this.values()) callback.call(thisArg, c, c, this);
-  }
-
-  union<U>(other: ReadonlySetLike<U>): Set<Connection<In, Out> | U> {
-    return new Set(this.values()).union(other);
-  }
-
-  intersection<U>(other: ReadonlySetLike<U>): Set<Connection<In, Out> & U> {
-    return new Set(this.values()).intersection(other);
-  }
-
-  difference<U>(other: ReadonlySetLike<U>): Set<Connection<In, Out>> {
-    return new Set(this.values()).difference(other);
-  }
-
-  symmetricDifference<U>(
-    other: ReadonlySetLike<U>,
-  ): Set<Connection<In, Out> | U> {
-    return new Set(this.values()).symmetricDifference(other);
-  }
-
-  isSubsetOf(other: ReadonlySetLike<unknown>): boolean {
-    return new Set(this.values()).isSubsetOf(other);
-  }
-
-  isSupersetOf(other: ReadonlySetLike<unknown>): boolean {
-    return new Set(this.values()).isSupersetOf(other);
-  }
-
-  isDisjointFrom(other: ReadonlySetLike<unknown>): boolean {
-    return new Set(this.values()).isDisjointFrom(other);
-  }
-}
-
-/**
  * A running server, as returned by {@linkcode serve}.
  *
  * @typeParam In What its connections receive.
@@ -445,7 +360,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     SocketRecord<In, Out>
   >();
   /** The public view of the records that have a connection. */
-  readonly #live: LiveConnections<In, Out>;
+  readonly #live: LiveSet<Connection<In, Out>>;
   /** Settles when the last record is gone; made by the first who waits. */
   #allDone: PromiseWithResolvers<void> | null = null;
   readonly #stats: ServerStats = {
@@ -487,7 +402,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       ? null
       : new CidrList(options.trustedProxies ?? ["127.0.0.1/32", "::1/128"]);
     this.#onError = options.onError ?? defaultOnError;
-    this.#live = new LiveConnections(this.#records, this.#stats);
+    this.#live = new LiveSet(this.#records, () => this.#stats.active);
 
     this.#acceptLoop = this.#accept();
     this.#finished = this.#acceptLoop.then(() => this.#whenAllDone());
