@@ -54,8 +54,8 @@ export function checkTimeout(value: number | undefined, name: string): number {
 }
 
 /**
- * A connection's water marks: 64 KiB high and 16 KiB low by default (low
- * never above high).
+ * A connection's water marks: 64 KiB high by default, and the low mark by
+ * the one rule `WaterMarks` keeps (16 KiB with the default high).
  *
  * @throws {RangeError} The marks are not `0 <= low <= high`, `high > 0`.
  */
@@ -65,11 +65,8 @@ export function makeWaterMarks(
     "highWaterMark" | "lowWaterMark"
   >,
 ): WaterMarks {
-  const high = options.highWaterMark ?? 65536;
-  return new WaterMarks({
-    high,
-    low: options.lowWaterMark ?? Math.min(16384, high),
-  });
+  const { highWaterMark: high = 65536, lowWaterMark: low } = options;
+  return new WaterMarks(low === undefined ? { high } : { high, low });
 }
 
 /**

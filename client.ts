@@ -21,14 +21,8 @@
 import type { Codec } from "./codec.ts";
 import { Connection, type TimeoutOptions } from "./connection.ts";
 import { checkConnectionOptions, connectionOptions } from "./_internal.ts";
-import {
-  NetError,
-  retry as retryWith,
-  type RetryOptions,
-  TimeoutError,
-  TlsError,
-  toNetError,
-} from "./errors.ts";
+import { NetError, TimeoutError, TlsError, toNetError } from "./errors.ts";
+import { retry as retryWith, type RetryOptions } from "./retry.ts";
 import { encodeProxyHeader, type ProxyHeaderInit } from "./proxy_protocol.ts";
 
 /** A TCP address to connect to. */
@@ -146,7 +140,7 @@ export interface ConnectOptions<In, Out> extends TimeoutOptions {
   /**
    * Bytes queued at or below which waiting senders resume.
    *
-   * @default {16384}
+   * @default {Math.min(16384, Math.floor(highWaterMark / 4)), which is 16384 with the default highWaterMark}
    */
   lowWaterMark?: number;
 }
@@ -166,10 +160,8 @@ async function connectOnce(
   const controller = new AbortController();
   const onAbort = () => controller.abort(signal!.reason);
   signal?.addEventListener("abort", onAbort, { once: true });
-  let timedOut = false;
   const timer = connectTimeout > 0
     ? setTimeout(() => {
-      timedOut = true;
       controller.abort(
         new TimeoutError(
           `Cannot connect to ${target}: timed out after ${connectTimeout} ms`,
@@ -237,7 +229,6 @@ async function connectOnce(
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
-    void timedOut;
   }
 }
 

@@ -39,4 +39,5 @@ export * from "./connection.ts";
 export * from "./errors.ts";
 export * from "./flow.ts";
 export * from "./proxy_protocol.ts";
+export * from "./retry.ts";
 export * from "./server.ts";

@@ -8,12 +8,30 @@
  * ## States
  *
  * ```text
- *   LISTENING ── shutdown() / signal ──► DRAINING ── all closed ──► CLOSED
+ *   LISTENING ── shutdown() / signal ──► DRAINING ── no record left ──► CLOSED
  *       │ accept: C = C ∪ {c}             │ no accepts; readers get EOF
  *       │ close:  C = C − {c}             │ after the messages already read;
  *       │ over maxConnections: closed,    │ replies are flushed
  *       │   counted in stats.rejected     └─ timeout: stragglers aborted
  * ```
+ *
+ * The server keeps one record for each socket it accepted, from accept
+ * until it is done with it, in one map; the server is finished when it has
+ * stopped accepting and the map is empty (one "all done" signal, as
+ * mini-redis's shutdown channel). A record's states:
+ *
+ * ```text
+ *   state      event                                 next
+ *   VETTING    TLS handshake and PROXY header done   HANDLING (a plain socket starts here)
+ *   VETTING    either fails, or shutdown closes it   gone (counted in stats.rejected)
+ *   HANDLING   the handler returns or throws         CLOSING (flushes, then closes)
+ *   HANDLING   the shutdown timeout                  ABANDONED: aborted, closed, gone
+ *   CLOSING    the connection has closed             gone
+ * ```
+ *
+ * A connection is in {@linkcode Server.connections} from HANDLING until it
+ * has closed; an abandoned handler's own end is still reported. Records in
+ * every state count against `maxConnections`.
  *
  * @example The tutorial's echo server
  * ```ts
@@ -56,6 +74,10 @@ import {
   connectionOptions,
   stopReading,
 } from "./_internal.ts";
+import { LiveSet } from "./_live_set.ts";
+
+/** The default of {@linkcode ServeOptions.maxConnections}, written once. */
+const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 /** TLS settings for {@linkcode serve}. */
 export interface ServerTlsOptions {
@@ -161,7 +183,7 @@ export interface ServeOptions<In, Out> extends TimeoutOptions {
    * Receives each error: a handler that threw, a connection that failed,
    * a rejected connection. The server keeps serving.
    *
-   * @default {a one-line report on stderr}
+   * @default {one line on stderr: `netkit: <name> (<peer>): <message>`}
    */
   onError?: (error: Error, conn: Connection<In, Out> | null) => void;
   /**
@@ -213,7 +235,7 @@ export interface ServeOptions<In, Out> extends TimeoutOptions {
   /**
    * Bytes queued at or below which waiting senders resume.
    *
-   * @default {16384}
+   * @default {Math.min(16384, Math.floor(highWaterMark / 4)), which is 16384 with the default highWaterMark}
    */
   lowWaterMark?: number;
 }
@@ -248,12 +270,30 @@ export type Handler<In, Out> = (
   conn: Connection<In, Out>,
 ) => void | Promise<void>;
 
+const STDERR_ENCODER = new TextEncoder();
+
+/**
+ * The `onError` a server has unless given one: writes one line to stderr.
+ * It writes to the file itself, not through the application's `console`,
+ * which a library leaves to the application; and not with `reportError`,
+ * which in Deno ends the process. A failing write is dropped: reporting
+ * must not stop the server.
+ */
 function defaultOnError(
   error: Error,
   conn: { readonly remoteAddr: Deno.Addr } | null,
 ): void {
   const peer = conn ? ` (${formatAddr(conn.remoteAddr)})` : "";
-  console.error(`netkit: ${error.name}${peer}: ${error.message}`);
+  const line = STDERR_ENCODER.encode(
+    `netkit: ${error.name}${peer}: ${error.message}\n`,
+  );
+  try {
+    for (let off = 0; off < line.length;) {
+      off += Deno.stderr.writeSync(line.subarray(off));
+    }
+  } catch {
+    // stderr is closed.
+  }
 }
 
 /**
@@ -285,6 +325,19 @@ interface ProxiedPeer {
   initialBytes?: Uint8Array;
 }
 
+/** Where an accepted socket is in its life (see the module doc). */
+type SocketState = "vetting" | "handling" | "closing" | "abandoned";
+
+/** What the server keeps for one accepted socket until it is done with it. */
+interface SocketRecord<In, Out> {
+  /** What happens to the socket now. */
+  state: SocketState;
+  /** The accepted socket: the record's key while it is vetted. */
+  readonly socket: Deno.Conn;
+  /** Its connection once vetted and wrapped: the record's key from then on. */
+  connection: Connection<In, Out> | null;
+}
+
 /**
  * A running server, as returned by {@linkcode serve}.
  *
@@ -295,18 +348,21 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #handler: Handler<In, Out>;
   readonly #options: ServeOptions<In, Out>;
-  readonly #connections = new Set<Connection<In, Out>>();
-  readonly #pending = new Set<Deno.Conn>();
-  /** Connections being handled (accepted and not yet done). */
-  #handling = 0;
-  #drainedPromise: Promise<void> | null = null;
-  #resolveDrained: (() => void) | null = null;
-  /** Connections whose handler is running. */
-  readonly #inHandler = new Set<Connection<In, Out>>();
-  /** Handlers shutdown gave up on: their connections are finished. */
-  readonly #abandoned = new Set<Connection<In, Out>>();
-  /** The same, until their #handle returns: no longer counted there. */
-  readonly #givenUp = new Set<Connection<In, Out>>();
+  /**
+   * One record per accepted socket the server is not done with, keyed by
+   * the socket while it is vetted and by its connection from then on (so
+   * the live set answers `has()` at once). Its size is what
+   * `maxConnections` caps; its emptiness after the accept loop ends is
+   * "all done".
+   */
+  readonly #records = new Map<
+    Deno.Conn | Connection<In, Out>,
+    SocketRecord<In, Out>
+  >();
+  /** The public view of the records that have a connection. */
+  readonly #live: LiveSet<Connection<In, Out>>;
+  /** Settles when the last record is gone; made by the first who waits. */
+  #allDone: PromiseWithResolvers<void> | null = null;
   readonly #stats: ServerStats = {
     accepted: 0,
     rejected: 0,
@@ -322,7 +378,6 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   readonly #finished: Promise<void>;
   #acceptLoop: Promise<void>;
   #shutdown: Promise<void> | null = null;
-  #abortAll: (() => void) | null = null;
 
   /**
    * Starts accepting on a listener. Use {@linkcode serve}, which opens the
@@ -340,16 +395,17 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     this.#listener = listener;
     this.#options = options;
     this.#handler = handler;
-    this.#maxConnections = options.maxConnections ?? 10_000;
+    this.#maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.#connectionOptions = connectionOptions(options);
     const mode = options.proxyProtocol ?? "off";
     this.#trusted = mode === "off"
       ? null
       : new CidrList(options.trustedProxies ?? ["127.0.0.1/32", "::1/128"]);
     this.#onError = options.onError ?? defaultOnError;
+    this.#live = new LiveSet(this.#records, () => this.#stats.active);
 
     this.#acceptLoop = this.#accept();
-    this.#finished = this.#acceptLoop.then(() => this.#drained());
+    this.#finished = this.#acceptLoop.then(() => this.#whenAllDone());
     this.#finished.catch(() => {});
     const signal = options.signal;
     if (signal) {
@@ -371,7 +427,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
 
   /** The live connections: added on accept, deleted on close. */
   get connections(): ReadonlySet<Connection<In, Out>> {
-    return this.#connections;
+    return this.#live;
   }
 
   /** Live counters: accepted, rejected, active, closed, errors. */
@@ -427,7 +483,7 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         this.#reject(conn, new ServerClosedError("Server is shutting down"));
         continue;
       }
-      if (this.#stats.active + this.#pending.size >= this.#maxConnections) {
+      if (this.#records.size >= this.#maxConnections) {
         this.#reject(
           conn,
           new NetError(
@@ -437,8 +493,13 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         );
         continue;
       }
-      this.#handling++;
-      void this.#handle(conn);
+      const record: SocketRecord<In, Out> = {
+        state: "vetting",
+        socket: conn,
+        connection: null,
+      };
+      this.#records.set(conn, record);
+      this.#handle(record);
     }
   }
 
@@ -453,33 +514,35 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   }
 
   /**
-   * Serves one accepted socket to the end; never throws. Counted in
-   * #handling until its connection is finished, or until shutdown gives up
-   * on its handler. A plain socket is wrapped at once; one that needs a
-   * TLS handshake or a PROXY header is vetted first.
+   * Serves one accepted socket to the end; never throws. Its record stays
+   * until its connection is finished, or until shutdown gives up on its
+   * handler. A plain socket is wrapped at once; one that needs a TLS
+   * handshake or a PROXY header is vetted first.
    */
-  #handle(conn: Deno.Conn): void {
-    this.#setSocketOptions(conn);
+  #handle(record: SocketRecord<In, Out>): void {
+    this.#setSocketOptions(record.socket);
     if (this.#options.tls === undefined && this.#trusted === null) {
-      this.#serve(this.#wrap(conn, null));
+      this.#serve(record, this.#wrap(record, null));
       return;
     }
-    this.#open(conn).then(
-      (connection) => this.#serve(connection),
+    this.#open(record).then(
+      (connection) => this.#serve(record, connection),
       (err) => {
         this.#report(err instanceof Error ? err : toNetError(err), null);
-        this.#handlerDone();
+        this.#release(record);
       },
     );
   }
 
   /** Runs the handler on a wrapped connection (none: the socket was refused). */
-  #serve(connection: Connection<In, Out> | null): void {
+  #serve(
+    record: SocketRecord<In, Out>,
+    connection: Connection<In, Out> | null,
+  ): void {
     if (connection === null) {
-      this.#handlerDone();
+      this.#release(record);
       return;
     }
-    this.#inHandler.add(connection);
     let running: void | Promise<void>;
     try {
       running = this.#handler(connection);
@@ -489,20 +552,24 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     // A callback pair rather than an async function waiting on the
     // handler: less to hold for each of many long-lived connections.
     Promise.resolve(running).then(
-      () => this.#served(connection, null),
+      () => this.#served(record, connection, null),
       (err) =>
-        this.#served(connection, err instanceof Error ? err : toNetError(err)),
+        this.#served(
+          record,
+          connection,
+          err instanceof Error ? err : toNetError(err),
+        ),
     );
   }
 
   /** Finishes a connection whose handler returned or threw; never throws. */
   async #served(
+    record: SocketRecord<In, Out>,
     connection: Connection<In, Out>,
     failure: Error | null,
   ): Promise<void> {
     try {
-      this.#inHandler.delete(connection);
-      if (this.#abandoned.delete(connection)) {
+      if (record.state === "abandoned") {
         // Shutdown gave up on this handler and finished the connection.
         // What the handler threw since is reported, unless it is the abort.
         if (failure !== null && failure !== connection.error) {
@@ -510,15 +577,16 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         }
         return;
       }
+      record.state = "closing";
       if (failure !== null) {
         this.#report(failure, connection);
         connection.abort(failure);
       }
-      await this.#finish(connection, failure);
+      await this.#finish(record, connection, failure);
     } catch (err) {
       this.#report(err instanceof Error ? err : toNetError(err), connection);
     } finally {
-      if (!this.#givenUp.delete(connection)) this.#handlerDone();
+      this.#release(record);
     }
   }
 
@@ -533,8 +601,10 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
   }
 
   /** Vets an accepted socket (TLS, PROXY header) and wraps it, or rejects it. */
-  async #open(conn: Deno.Conn): Promise<Connection<In, Out> | null> {
-    this.#pending.add(conn);
+  async #open(
+    record: SocketRecord<In, Out>,
+  ): Promise<Connection<In, Out> | null> {
+    const conn = record.socket;
     let proxied: ProxiedPeer | null = null;
     try {
       if (this.#options.tls) await this.#handshake(conn as Deno.TlsConn);
@@ -542,17 +612,16 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     } catch (err) {
       this.#reject(conn, err instanceof Error ? err : toNetError(err));
       return null;
-    } finally {
-      this.#pending.delete(conn);
     }
-    return this.#wrap(conn, proxied);
+    return this.#wrap(record, proxied);
   }
 
   /** Wraps a vetted socket in a connection and counts it, or rejects it. */
   #wrap(
-    conn: Deno.Conn,
+    record: SocketRecord<In, Out>,
     proxied: ProxiedPeer | null,
   ): Connection<In, Out> | null {
+    const conn = record.socket;
     if (this.#shutdown !== null) {
       this.#reject(conn, new ServerClosedError("Server is shutting down"));
       return null;
@@ -571,7 +640,12 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       this.#reject(conn, err instanceof Error ? err : toNetError(err));
       return null;
     }
-    this.#connections.add(connection);
+    // From here the record is found by its connection: it joins the live
+    // set, and its handler is about to run.
+    this.#records.delete(conn);
+    record.connection = connection;
+    record.state = "handling";
+    this.#records.set(connection, record);
     this.#stats.active++;
     try {
       this.#options.onOpen?.(connection);
@@ -583,10 +657,12 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
 
   /**
    * Closes a served connection (flushing it, then lingering until the
-   * client has read every reply) and takes it out of the set once its
-   * socket is closed.
+   * client has read every reply), takes its record out of the map (and so
+   * the connection out of the live set) once its socket is closed, then
+   * calls `onClose`.
    */
   async #finish(
+    record: SocketRecord<In, Out>,
     connection: Connection<In, Out>,
     failure: Error | null,
   ): Promise<void> {
@@ -602,9 +678,9 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       failure = connection.error;
       this.#report(failure, connection);
     }
-    this.#connections.delete(connection);
     this.#stats.active--;
     this.#stats.closed++;
+    this.#release(record);
     try {
       this.#options.onClose?.(connection, failure ?? connection.error);
     } catch (err) {
@@ -612,12 +688,22 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     }
   }
 
-  #handlerDone(): void {
-    if (--this.#handling === 0 && this.#resolveDrained !== null) {
-      this.#resolveDrained();
-      this.#resolveDrained = null;
-      this.#drainedPromise = null;
+  /**
+   * Forgets a record (later calls do nothing) and, when it was the last,
+   * settles the "all done" signal.
+   */
+  #release(record: SocketRecord<In, Out>): void {
+    if (!this.#records.delete(record.connection ?? record.socket)) return;
+    if (this.#records.size === 0 && this.#allDone !== null) {
+      this.#allDone.resolve();
+      this.#allDone = null;
     }
+  }
+
+  /** Resolves when no record is left: every accepted socket is done. */
+  #whenAllDone(): Promise<void> {
+    if (this.#records.size === 0) return Promise.resolve();
+    return (this.#allDone ??= Promise.withResolvers<void>()).promise;
   }
 
   async #handshake(conn: Deno.TlsConn): Promise<void> {
@@ -717,17 +803,20 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
     } catch {
       // Already closed.
     }
-    for (const conn of this.#pending) {
+    for (const record of this.#records.values()) {
+      if (record.connection !== null) {
+        record.connection[stopReading]();
+        continue;
+      }
       try {
-        conn.close();
+        record.socket.close(); // Still vetting: its handshake fails now.
       } catch {
         // Already closed.
       }
     }
-    for (const conn of this.#connections) conn[stopReading]();
     this.#shutdown = (async () => {
       await this.#acceptLoop;
-      const all = this.#drained();
+      const all = this.#whenAllDone();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const expired = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), timeout);
@@ -735,8 +824,8 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
       const result = await Promise.race([all, expired]);
       clearTimeout(timer);
       if (result === "timeout") {
-        for (const conn of this.#connections) {
-          conn.abort(
+        for (const connection of this.#live) {
+          connection.abort(
             new ServerClosedError(
               `Server shut down: connection aborted after ${timeout} ms`,
             ),
@@ -744,30 +833,22 @@ export class Server<In = Uint8Array, Out = In> implements AsyncDisposable {
         }
         // A handler that ignores its connection would hold shutdown
         // forever: stop waiting for it, and finish its connection here.
-        for (const conn of [...this.#inHandler]) {
-          this.#inHandler.delete(conn);
-          this.#abandoned.add(conn);
-          this.#givenUp.add(conn);
-          void this.#finish(conn, null).finally(() => this.#handlerDone());
+        for (const record of [...this.#records.values()]) {
+          if (record.state !== "handling") continue;
+          record.state = "abandoned";
+          void this.#finish(record, record.connection!, null).finally(() =>
+            this.#release(record)
+          );
         }
         await all;
       }
       if (this.#options.path) {
-        try {
-          Deno.removeSync(this.#options.path);
-        } catch {
+        await Deno.remove(this.#options.path).catch(() => {
           // Gone already.
-        }
+        });
       }
     })();
     return this.#shutdown;
-  }
-
-  #drained(): Promise<void> {
-    if (this.#handling === 0) return Promise.resolve();
-    return this.#drainedPromise ??= new Promise((resolve) => {
-      this.#resolveDrained = resolve;
-    });
   }
 
   /** Shuts down gracefully, as {@linkcode Server.shutdown}. */
@@ -851,7 +932,7 @@ export function serve<In = Uint8Array, Out = In>(
     tls,
     reusePort = false,
     proxyProtocol = "off",
-    maxConnections = 10_000,
+    maxConnections,
   } = options;
   if (typeof handler !== "function") {
     throw new TypeError("Cannot serve: handler must be a function");
@@ -868,7 +949,10 @@ export function serve<In = Uint8Array, Out = In>(
       "Cannot serve: proxyProtocol with tls is not supported (terminate TLS at the proxy, or run netkit behind a TCP proxy without TLS)",
     );
   }
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+  if (
+    maxConnections !== undefined &&
+    (!Number.isInteger(maxConnections) || maxConnections < 1)
+  ) {
     throw new RangeError(
       `Cannot serve: maxConnections must be a positive integer, received ${maxConnections}`,
     );

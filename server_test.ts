@@ -188,6 +188,37 @@ Deno.test("`serve()` counts many connections in stats", async () => {
   assertEquals(server.stats.closed, 10);
 });
 
+Deno.test("`Server.connections` is a live read-only set: has, size, iteration and the set methods agree", async () => {
+  await using server = serve({ port: 0, codec: LINES }, echo);
+  const view = server.connections;
+  await using a = await connect(server.addr, { codec: LINES });
+  await using _b = await connect(server.addr, { codec: LINES });
+  await until(() => view.size === 2);
+  const all = [...view];
+  assertEquals(all.length, 2);
+  assert(all.every((c) => view.has(c)));
+  assertEquals([...view.keys()], all);
+  assertEquals([...view.entries()], all.map((c) => [c, c]));
+  const seen: unknown[] = [];
+  view.forEach((value, key, set) => seen.push(value === key && set === view));
+  assertEquals(seen, [true, true]);
+  const first = new Set([all[0]!]);
+  assertEquals(view.union(new Set(["x"])).size, 3);
+  assertEquals([...view.intersection(first)], [all[0]]);
+  assertEquals([...view.difference(first)], [all[1]]);
+  assertEquals([...view.symmetricDifference(first)], [all[1]]);
+  assert(view.isSupersetOf(first) && view.isSubsetOf(new Set(all)));
+  assert(view.isDisjointFrom(new Set(["x"])));
+  const servedA = all.find((c) =>
+    formatAddr(c.remoteAddr) === formatAddr(a.localAddr)
+  )!;
+  await a.close();
+  await until(() => view.size === 1);
+  assertFalse(view.has(servedA));
+  assertEquals([...view].length, 1);
+  assertStrictEquals(server.connections, view);
+});
+
 // ---------------------------------------------------------------------------
 // maxConnections
 
@@ -351,6 +382,42 @@ Deno.test("`serve()` reports a connection timeout to onError and onClose", async
   await client.close();
   assertStrictEquals(await closedWith.promise, err);
   await client.closed;
+});
+
+Deno.test("`serve()` without onError writes one line per error to stderr and keeps serving", async () => {
+  // In a child process, so that the line can be read from its stderr.
+  const url = (name: string) => new URL(name, import.meta.url).href;
+  const code = `
+    import { connect } from "${url("./client.ts")}";
+    import { lines, text } from "${url("./codec.ts")}";
+    import { serve } from "${url("./server.ts")}";
+    const codec = text(lines());
+    const server = serve({ port: 0, codec }, async (conn) => {
+      const line = await conn.receive();
+      if (line === "boom") throw new Error("Boom at the handler");
+      await conn.send(line ?? "");
+    });
+    const bad = await connect(server.addr, { codec });
+    await bad.send("boom");
+    await bad.receive();
+    await bad.close();
+    const good = await connect(server.addr, { codec });
+    await good.send("fine");
+    const reply = await good.receive();
+    await good.close();
+    await server.shutdown();
+    console.log(reply, bad.localAddr.port, server.stats.errors);
+  `;
+  const { code: status, stdout, stderr } = await new Deno.Command(
+    Deno.execPath(),
+    { args: ["eval", code], stdout: "piped", stderr: "piped" },
+  ).output();
+  const err = new TextDecoder().decode(stderr);
+  assertEquals(status, 0, err);
+  const [reply, port, errors] = new TextDecoder().decode(stdout).trim()
+    .split(" ");
+  assertEquals([reply, errors], ["fine", "1"]);
+  assertEquals(err, `netkit: Error (127.0.0.1:${port}): Boom at the handler\n`);
 });
 
 Deno.test("`serve()` keeps serving when onError throws", async () => {
