@@ -21,9 +21,8 @@ import {
   type Codec,
   createCodec,
   decodeAll,
-  type Decoder,
+  type DecodeInput,
   delimited,
-  EAGER_FRAME_BYTES,
   encodeAll,
   fixedLength,
   json,
@@ -31,9 +30,13 @@ import {
   type LengthPrefixedOptions,
   lines,
   mapCodec,
+  NEED_MORE,
   netstring,
+  nextFrame,
   type OversizePolicy,
   raw,
+  ReadBuffer,
+  StreamDecoder,
   text,
 } from "./codec.ts";
 import {
@@ -118,7 +121,7 @@ function* chunkings(
 interface Collected<T> {
   frames: T[];
   errors: unknown[];
-  decoder: Decoder<T>;
+  decoder: StreamDecoder<T>;
 }
 
 /**
@@ -129,7 +132,7 @@ function collect<T>(
   codec: Pick<Codec<T, unknown>, "decoder">,
   chunks: Iterable<Uint8Array>,
 ): Collected<T> {
-  const decoder = codec.decoder();
+  const decoder = new StreamDecoder(codec);
   const frames: T[] = [];
   const errors: unknown[] = [];
   const emit = (frame: T) => void frames.push(frame);
@@ -302,7 +305,7 @@ for (const f of FRAMINGS) {
   Deno.test(`\`${f.label}\` decodes one byte at a time`, () => {
     const codec = f.make();
     const wire = encodeAll(codec, f.messages);
-    const d = codec.decoder();
+    const d = new StreamDecoder(codec);
     const frames: Uint8Array[] = [];
     for (const chunk of chunksOf(wire, 1)) {
       d.decode(chunk, (m) => frames.push(m));
@@ -325,7 +328,7 @@ for (const f of FRAMINGS) {
 
   Deno.test(`\`${f.label}\` ignores empty chunks`, () => {
     const codec = f.make();
-    const d = codec.decoder();
+    const d = new StreamDecoder(codec);
     const frames: Uint8Array[] = [];
     for (let k = 0; k < 3; k++) d.decode(EMPTY, (m) => frames.push(m));
     assertEquals(frames, []);
@@ -366,7 +369,7 @@ for (const f of FRAMINGS) {
       e2.subarray(0, half),
     );
     readBuf.set(first);
-    const d = codec.decoder();
+    const d = new StreamDecoder(codec);
     const frames: Uint8Array[] = [];
     d.decode(readBuf.subarray(0, first.length), (m) => frames.push(m));
     readBuf.fill(0xee);
@@ -382,7 +385,7 @@ for (const f of FRAMINGS) {
 Deno.test("`decodeAll()` gives the same frames as the decoder driven by hand", () => {
   const codec = lengthPrefixed();
   const wire = encodeAll(codec, [b("a"), b("bc")]);
-  const d = codec.decoder();
+  const d = new StreamDecoder(codec);
   const frames: Uint8Array[] = [];
   d.decode(wire, (m) => frames.push(m));
   d.finish((m) => frames.push(m));
@@ -493,7 +496,7 @@ Deno.test("`Decoder.finish()` leaves the decoder ready for a new stream", () => 
   for (
     const codec of [lengthPrefixed(), lines(), fixedLength(3), netstring()]
   ) {
-    const d = codec.decoder();
+    const d = new StreamDecoder(codec);
     d.decode(b("12"), () => {});
     assertThrows(
       () => d.finish(() => {}),
@@ -521,7 +524,7 @@ Deno.test("`Decoder.finish()` resets the decoder even when the bytes it still he
     [lines({ maxLength: 4 }), b("toolong\ntoolong"), b("a\n")],
   ];
   for (const [codec, firstStream, secondStream] of table) {
-    const d = codec.decoder();
+    const d = new StreamDecoder(codec);
     const frames: Uint8Array[] = [];
     const emit = (m: Uint8Array) => void frames.push(m);
     assertThrows(() => d.decode(firstStream, emit), FrameTooLargeError);
@@ -670,7 +673,7 @@ for (const c of LIMIT_CASES) {
   Deno.test(`\`${c.label}\` emits the frames after a bad one when decode() is called again`, () => {
     const codec = c.make("error");
     const e = codec.encoder();
-    const d = codec.decoder();
+    const d = new StreamDecoder(codec);
     const frames: Uint8Array[] = [];
     const emit = (m: Uint8Array) => void frames.push(m);
     // The bad frame sits between good ones inside a single chunk.
@@ -774,7 +777,7 @@ Deno.test("`delimited()` FrameTooLargeError names maxLength", () => {
 });
 
 Deno.test("`delimited()` keeps the buffer within maxLength while a peer never sends the delimiter", () => {
-  const d = delimited({ delimiter: "\r\n", maxLength: 100 }).decoder();
+  const d = new StreamDecoder(delimited({ delimiter: "\r\n", maxLength: 100 }));
   let errors = 0;
   for (let k = 0; k < 1000; k++) {
     try {
@@ -1139,7 +1142,7 @@ Deno.test("`lengthPrefixed({ lengthIncludesHeader: true })` counts the header in
 
 Deno.test("`lengthPrefixed({ lengthIncludesHeader: true })` throws DecodeError for a field shorter than the header, then resumes", () => {
   const codec = lengthPrefixed({ lengthIncludesHeader: true });
-  const d = codec.decoder();
+  const d = new StreamDecoder(codec);
   const frames: Uint8Array[] = [];
   const emit = (m: Uint8Array) => void frames.push(m);
   const wire = concat(
@@ -1156,9 +1159,9 @@ Deno.test("`lengthPrefixed({ lengthIncludesHeader: true })` throws DecodeError f
   assertEquals(frames, [b("a"), b("ok")]);
 });
 
-Deno.test("`lengthPrefixed()` decodes a frame larger than EAGER_FRAME_BYTES across many chunks", () => {
+Deno.test("`lengthPrefixed()` decodes a frame larger than 64 KiB across many chunks", () => {
   const codec = lengthPrefixed();
-  const message = letters(EAGER_FRAME_BYTES * 5 + 17);
+  const message = letters(65_536 * 5 + 17);
   const wire = codec.encoder().encode(message);
   for (const size of [1000, 65_536, 100_003]) {
     assertEquals(decodeAll(codec, chunksOf(wire, size)), [message], `${size}`);
@@ -1170,17 +1173,17 @@ Deno.test("`lengthPrefixed()` decodes a frame larger than EAGER_FRAME_BYTES acro
 
 Deno.test("`lengthPrefixed()` does not allocate a claimed length before its bytes arrive", () => {
   const header = hex("00 7f ff ff"); // 8 MiB − 1
-  const d = lengthPrefixed().decoder();
+  const d = new StreamDecoder(lengthPrefixed());
   d.decode(concat(header, letters(10)), () => fail("no frame expected"));
-  assertEquals(d.buffered, 10);
-  assertLessOrEqual(d.buffered, EAGER_FRAME_BYTES);
+  // The header stays unread until the frame is whole.
+  assertEquals(d.buffered, 14);
 
   // Thirty-two such decoders would hold 256 MiB if each allocated the
-  // claimed length; they may hold EAGER_FRAME_BYTES each.
-  const keep: Decoder<Uint8Array>[] = [];
+  // claimed length; they may hold 64 KiB each.
+  const keep: StreamDecoder<Uint8Array>[] = [];
   const before = Deno.memoryUsage().external;
   for (let k = 0; k < 32; k++) {
-    const dk = lengthPrefixed().decoder();
+    const dk = new StreamDecoder(lengthPrefixed());
     dk.decode(concat(header, letters(10)), () => fail("no frame expected"));
     keep.push(dk);
   }
@@ -1191,20 +1194,48 @@ Deno.test("`lengthPrefixed()` does not allocate a claimed length before its byte
 
 Deno.test("`netstring()` does not allocate a claimed length before its bytes arrive", () => {
   const header = b("8388607:");
-  const keep: Decoder<Uint8Array>[] = [];
+  const keep: StreamDecoder<Uint8Array>[] = [];
   const before = Deno.memoryUsage().external;
   for (let k = 0; k < 32; k++) {
-    const dk = netstring().decoder();
+    const dk = new StreamDecoder(netstring());
     dk.decode(concat(header, letters(10)), () => fail("no frame expected"));
-    assertLessOrEqual(dk.buffered, EAGER_FRAME_BYTES);
+    assertEquals(dk.buffered, 18);
     keep.push(dk);
   }
   const grown = Deno.memoryUsage().external - before;
   assertLess(grown, 32 * 1024 * 1024, `grew by ${grown} bytes`);
 });
 
-Deno.test("`lengthPrefixed()` throws FrameTooLargeError for a 0xFFFFFFFF length as soon as the header arrives", () => {
+Deno.test("`ReadBuffer.space()` grows at most 64 KiB ahead of the bytes a claimed length has", () => {
+  // A connection's read path: the header claims 8 MiB − 1, 10 bytes came.
+  const buf = new ReadBuffer();
   const d = lengthPrefixed().decoder();
+  const wire = concat(hex("00 7f ff ff"), letters(10));
+  buf.space().set(wire);
+  buf.commit(wire.length);
+  assertEquals(nextFrame(d, buf, false), NEED_MORE);
+  assertEquals(buf.wanted, 4 + 0x7f_ffff);
+  const space = buf.space();
+  assertLessOrEqual(buf.capacity, 2 * 65_536);
+  assertGreater(space.length, 65_000);
+  // As the bytes come, the buffer grows with them, to the frame's size.
+  let sent = 10;
+  while (sent < 0x7f_ffff) {
+    const room = buf.space();
+    const n = Math.min(room.length, 0x7f_ffff - sent);
+    room.fill(0x61, 0, n);
+    buf.commit(n);
+    sent += n;
+    assertLessOrEqual(buf.capacity, Math.max(2 * (buf.length + 1), 2 * 65_536));
+    if (sent < 0x7f_ffff) assertEquals(nextFrame(d, buf, false), NEED_MORE);
+  }
+  const frame = nextFrame(d, buf, false);
+  assert(frame instanceof Uint8Array);
+  assertEquals(frame.length, 0x7f_ffff);
+});
+
+Deno.test("`lengthPrefixed()` throws FrameTooLargeError for a 0xFFFFFFFF length as soon as the header arrives", () => {
+  const d = new StreamDecoder(lengthPrefixed());
   const err = assertThrows(
     () => d.decode(hex("ff ff ff ff"), () => fail("no frame expected")),
     FrameTooLargeError,
@@ -1215,7 +1246,7 @@ Deno.test("`lengthPrefixed()` throws FrameTooLargeError for a 0xFFFFFFFF length 
 });
 
 Deno.test("`netstring()` throws FrameTooLargeError for a length over the limit as soon as the colon arrives", () => {
-  const d = netstring().decoder();
+  const d = new StreamDecoder(netstring());
   const err = assertThrows(
     () => d.decode(b("9999999:"), () => fail("no frame expected")),
     FrameTooLargeError,
@@ -1253,7 +1284,7 @@ Deno.test("`netstring()` throws DecodeError with the stream offset for bad input
     ["after a good frame, same chunk", ["2:ok,x"], 5, "expected a digit"],
   ];
   for (const [what, parts, offset, text] of table) {
-    const d = netstring().decoder();
+    const d = new StreamDecoder(netstring());
     let thrown: unknown;
     for (const part of parts) {
       try {
@@ -1272,7 +1303,7 @@ Deno.test("`netstring()` throws DecodeError with the stream offset for bad input
 
 Deno.test("`netstring()` consumes the bad byte of a DecodeError, so decode() makes progress", () => {
   for (const bad of ["05:hello,", "x5:hello,", "5x:hello,"]) {
-    const d = netstring().decoder();
+    const d = new StreamDecoder(netstring());
     const offsets: number[] = [];
     let chunk = b(bad);
     for (let k = 0; k < 20; k++) {
@@ -1297,7 +1328,7 @@ Deno.test("`netstring()` consumes the bad byte of a DecodeError, so decode() mak
 
 Deno.test("`text()` throws DecodeError for invalid UTF-8 and resumes at the next frame", () => {
   const codec = text(lengthPrefixed());
-  const d = codec.decoder();
+  const d = new StreamDecoder(codec);
   const out: string[] = [];
   const emit = (s: string) => void out.push(s);
   const wire = concat(
@@ -1452,7 +1483,7 @@ Deno.test("`mapCodec()` forwards buffered and dropped from the inner decoder", (
     decode: (m: Uint8Array) => m,
     encode: (m: Uint8Array) => m,
   });
-  const d = codec.decoder();
+  const d = new StreamDecoder(codec);
   d.decode(b("abcdef\nx"), () => {});
   assertEquals(d.dropped, 1);
   assertEquals(d.buffered, 1);
@@ -1463,12 +1494,12 @@ Deno.test("`createCodec()` builds a frozen codec with working streams", async ()
   const bytesCodec = createCodec<number, number>({
     name: "bytes",
     decoder: () => ({
-      buffered: 0,
-      dropped: 0,
-      decode(chunk, emit) {
-        for (const x of chunk) emit(x);
+      decode(input: DecodeInput) {
+        if (input.length === 0) return input.needMore(1);
+        const x = input.at(0)!;
+        input.skip(1);
+        return x;
       },
-      finish() {},
     }),
     encoder: () => ({
       encodeInto(n: number, out: ByteBuffer) {
@@ -1589,8 +1620,12 @@ Deno.test("`lengthPrefixed()` defaults the limit to the largest value a short fi
 
 Deno.test("`lengthPrefixed()` rejects invalid options", () => {
   const bad: [unknown, typeof TypeError | typeof RangeError][] = [
-    [{ lengthBytes: 3 }, TypeError],
+    [{ lengthBytes: 5 }, TypeError],
     [{ lengthBytes: "4" }, TypeError],
+    [{ strip: -1 }, RangeError],
+    [{ strip: 5 }, RangeError],
+    [{ lengthOffset: 2, strip: 3 }, RangeError],
+    [{ lengthBytes: "varint", lengthOffset: 1, strip: 2 }, RangeError],
     [{ maxFrameLength: -1 }, RangeError],
     [{ maxFrameLength: 1.5 }, RangeError],
     [{ maxFrameLength: NaN }, RangeError],
@@ -2155,7 +2190,7 @@ for (const c of GARBAGE_CASES) {
     fc.assert(
       fc.property(garbageArb, cutsArb, (garbage, cuts) => {
         const codec = c.make();
-        const d = codec.decoder();
+        const d = new StreamDecoder(codec);
         const check = (err: unknown, where: string) => {
           if (!(err instanceof NetError)) {
             fail(`${where}: threw a non-netkit error: ${err}`);
@@ -2293,7 +2328,7 @@ function decodeBorrowed(
   chunks: Uint8Array[],
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const d = codec.decoder({ borrow: true });
+  const d = new StreamDecoder(codec, { borrow: true });
   // The caller's buffer is reused for every chunk, as a connection does.
   const shared = new Uint8Array(Math.max(1, ...chunks.map((c) => c.length)));
   const emit = (f: Uint8Array) => void out.push(f.slice());
@@ -2306,7 +2341,7 @@ function decodeBorrowed(
   return out;
 }
 
-Deno.test("`Codec.decoder({ borrow: true })` yields the same frames as an owning decoder under any chunking", () => {
+Deno.test("`StreamDecoder` with `borrow` yields the same frames as an owning decoder under any chunking", () => {
   const codecs: Codec<Uint8Array>[] = [
     lengthPrefixed(),
     lengthPrefixed({ lengthBytes: "varint" }),
@@ -2344,20 +2379,20 @@ Deno.test("`Codec.decoder({ borrow: true })` yields the same frames as an owning
   }
 });
 
-Deno.test("`Codec.decoder({ borrow: true })` emits views of the chunk instead of copies", () => {
+Deno.test("`StreamDecoder` with `borrow` emits views of the chunk instead of copies", () => {
   const wire = encodeAll(lengthPrefixed(), [
     utf8.encode("ab"),
     utf8.encode("c"),
   ]);
   const frames: Uint8Array[] = [];
-  lengthPrefixed().decoder({ borrow: true }).decode(
+  new StreamDecoder(lengthPrefixed(), { borrow: true }).decode(
     wire,
     (f) => frames.push(f),
   );
   assertEquals(frames.length, 2);
   for (const f of frames) assertStrictEquals(f.buffer, wire.buffer);
   const owned: Uint8Array[] = [];
-  lengthPrefixed().decoder().decode(wire, (f) => owned.push(f));
+  new StreamDecoder(lengthPrefixed()).decode(wire, (f) => owned.push(f));
   for (const f of owned) assert(f.buffer !== wire.buffer);
 });
 

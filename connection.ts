@@ -27,7 +27,7 @@
  * @module
  */
 
-import { ByteBuffer, type Codec, type Decoder, raw } from "./codec.ts";
+import { ByteBuffer, type Codec, raw, StreamDecoder } from "./codec.ts";
 import { ConnectionClosedError, TimeoutError, toNetError } from "./errors.ts";
 import type { WaterMarks } from "./flow.ts";
 import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
@@ -383,7 +383,7 @@ function errorQuietly(
 export class Connection<In = Uint8Array, Out = In>
   implements AsyncIterable<In>, AsyncDisposable {
   readonly #t: Transport;
-  readonly #decoder: Decoder<In>;
+  readonly #decoder: StreamDecoder<In>;
   readonly #borrow: boolean;
   readonly #encoderImpl;
   readonly #remoteAddr: Deno.Addr;
@@ -454,7 +454,7 @@ export class Connection<In = Uint8Array, Out = In>
       (raw() as unknown as Codec<In, Out>);
     this.#t = transport;
     this.#borrow = options.borrow ?? false;
-    this.#decoder = codec.decoder({ borrow: this.#borrow });
+    this.#decoder = new StreamDecoder(codec, { borrow: this.#borrow });
     this.#encoderImpl = codec.encoder();
     this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
     this.#marks = makeWaterMarks(options);
