@@ -264,7 +264,8 @@ export function once<T>(make: () => T): () => T {
  * connection and a {@linkcode StreamDecoder} take. At the end of the stream
  * the decoder's `decodeEof` runs, and bytes it leaves unread throw
  * {@linkcode UnexpectedEofError}. A byte frame that is a view of the
- * buffer is copied unless `borrow` — or, when it fills most of the buffer,
+ * buffer is copied unless `borrow` ({@linkcode ReadBuffer.own}: the frames
+ * of one read share one copy) — or, when it fills most of the buffer,
  * the buffer hands its memory over with it
  * ({@linkcode ReadBuffer.handOver}) and starts a new array: a large frame
  * costs no copy.
@@ -302,7 +303,7 @@ export function nextFrame<T>(
     !borrow && frame instanceof Uint8Array &&
     frame.buffer === input.data.buffer && !input.handOver(frame)
   ) {
-    return frame.slice() as T;
+    return input.own(frame) as T;
   }
   return frame;
 }

@@ -327,7 +327,8 @@ export class ReadBuffer implements DecodeInput {
 
   /**
    * Consumes `n` bytes and returns a view of them, valid until the next
-   * read into the buffer.
+   * read into the buffer (or, once {@linkcode ReadBuffer.own} has copied
+   * them, a view of that copy, valid for good).
    *
    * @param n How many bytes.
    * @returns The view.
@@ -335,6 +336,13 @@ export class ReadBuffer implements DecodeInput {
   take(n: number): Uint8Array {
     const s = this.start;
     this.#advance(n);
+    // Bytes that own() has already copied come from the copy: a consumer
+    // that keeps frames then needs no copy of its own.
+    const snap = this.#snap;
+    if (snap !== null && s >= this.#snapFrom && s + n <= this.#snapTo) {
+      const at = s - this.#snapFrom;
+      return snap.subarray(at, at + n);
+    }
     return this.data.subarray(s, s + n);
   }
 
@@ -423,6 +431,7 @@ export class ReadBuffer implements DecodeInput {
       );
     }
     this.#consumedBefore += this.start - from;
+    this.#snap = null;
     if (this.#lent === null) this.#lent = this.data;
     this.data = chunk;
     this.start = from;
@@ -445,6 +454,7 @@ export class ReadBuffer implements DecodeInput {
     const unread = this.end - this.start;
     const chunk = this.data;
     this.#consumedBefore += this.start;
+    this.#snap = null;
     if (unread === 0) {
       this.data = lent;
     } else {
@@ -477,19 +487,53 @@ export class ReadBuffer implements DecodeInput {
   handOver(frame: Uint8Array): boolean {
     const data = this.data;
     if (
-      this.#lent !== null || frame.buffer !== data.buffer ||
-      frame.length < HAND_OVER_MIN || frame.length * 2 < data.length ||
+      frame.length < HAND_OVER_MIN || this.#lent !== null ||
+      frame.buffer !== data.buffer || frame.length * 2 < data.length ||
       frame.byteOffset + frame.length > data.byteOffset + this.start
     ) {
       return false;
     }
     const unread = this.end - this.start;
     this.#consumedBefore += this.start;
+    this.#snap = null;
     this.data = unread === 0 ? EMPTY : data.slice(this.start, this.end);
     this.start = 0;
     this.end = unread;
     return true;
   }
+
+  /**
+   * Returns a copy of `view` (a view of the buffer's memory, from
+   * `take()`) that the caller may keep. The frames of one pass share one
+   * copy: the first copies every unread byte from its start on, and the
+   * next frames are views of that copy, until bytes in the buffer move.
+   * Small frames then cost no allocation each (a consumer that keeps one
+   * keeps that copy alive, at most one read's bytes).
+   *
+   * @param view A view of `data`, of bytes from `take()`.
+   * @returns A view of bytes that nothing writes to.
+   */
+  own(view: Uint8Array): Uint8Array {
+    const data = this.data;
+    const from = view.byteOffset - data.byteOffset;
+    const to = from + view.length;
+    let snap = this.#snap;
+    if (snap === null || from < this.#snapFrom || to > this.#snapTo) {
+      const until = Math.max(to, this.end);
+      snap = this.#snap = data.slice(from, until);
+      this.#snapFrom = from;
+      this.#snapTo = until;
+    }
+    return snap.subarray(from - this.#snapFrom, to - this.#snapFrom);
+  }
+
+  /**
+   * The copy that {@linkcode ReadBuffer.own} hands out views of, of
+   * `data[#snapFrom..#snapTo)`; null once bytes in `data` may move.
+   */
+  #snap: Uint8Array | null = null;
+  #snapFrom = 0;
+  #snapTo = 0;
 
   /**
    * Throws when the decoder, having asked for more bytes, needs more than
@@ -532,6 +576,7 @@ export class ReadBuffer implements DecodeInput {
     if (unread === 0 && this.data.length > 2 * need) {
       // The memory of a large frame or of a busy spell goes back.
       this.#consumedBefore += this.start;
+      this.#snap = null;
       this.data = new Uint8Array(need);
       this.start = this.end = 0;
     } else {
@@ -564,8 +609,10 @@ export class ReadBuffer implements DecodeInput {
     if (unread === 0 && !keepViews) {
       this.#consumedBefore += this.start;
       this.start = this.end = 0;
+      this.#snap = null;
     }
     if (this.start + need <= this.data.length) return;
+    this.#snap = null;
     if (need <= this.data.length && !keepViews) {
       this.data.copyWithin(0, this.start, this.end);
     } else {
@@ -602,6 +649,7 @@ export class ReadBuffer implements DecodeInput {
   /** Forgets every unread byte and the stream's end, and lets the memory go. */
   clear(): void {
     this.#lent = null;
+    this.#snap = null;
     this.#consumedBefore = 0;
     this.data = EMPTY;
     this.start = this.end = 0;
