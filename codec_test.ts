@@ -1866,6 +1866,7 @@ function roundTrips<T>(
       const accepted = ms.filter((m) => accepts(codec, m));
       const wire = encodeAll(codec, accepted);
       assertEquals(decodeAll(codec, cutBy(wire, cuts)), accepted);
+      assertEquals(decodeAllBorrowed(codec, cutBy(wire, cuts)), accepted);
     }),
     { numRuns: NUM_RUNS },
   );
@@ -1874,6 +1875,8 @@ function roundTrips<T>(
 const LENGTH_PREFIXED_CONFIGS: LengthPrefixedOptions[] = [
   {},
   { lengthBytes: 1 },
+  { lengthBytes: 3 },
+  { lengthBytes: 3, littleEndian: true },
   { lengthBytes: 2, littleEndian: true },
   { lengthBytes: 4, littleEndian: true },
   { lengthBytes: 8 },
@@ -2329,15 +2332,44 @@ function decodeBorrowed(
 ): Uint8Array[] {
   const out: Uint8Array[] = [];
   const d = new StreamDecoder(codec, { borrow: true });
-  // The caller's buffer is reused for every chunk, as a connection does.
+  // The caller's buffer is reused for every chunk, as a connection does;
+  // a frame is valid until the next call, so it is copied after its call.
   const shared = new Uint8Array(Math.max(1, ...chunks.map((c) => c.length)));
-  const emit = (f: Uint8Array) => void out.push(f.slice());
+  let views: Uint8Array[] = [];
+  const emit = (f: Uint8Array) => void views.push(f);
+  const settle = () => {
+    for (const v of views) out.push(v.slice());
+    views = [];
+  };
   for (const c of chunks) {
     shared.set(c);
     d.decode(shared.subarray(0, c.length), emit);
+    settle();
     shared.fill(0xee);
   }
   d.finish(emit);
+  settle();
+  return out;
+}
+
+/** Decodes with `borrow`, copying byte messages after each call. */
+function decodeAllBorrowed<T>(codec: Codec<T>, chunks: Uint8Array[]): T[] {
+  const out: T[] = [];
+  let from = 0;
+  const d = new StreamDecoder(codec, { borrow: true });
+  const emit = (m: T) => void out.push(m);
+  const settle = () => {
+    for (; from < out.length; from++) {
+      const m = out[from];
+      if (m instanceof Uint8Array) out[from] = m.slice() as T;
+    }
+  };
+  for (const c of chunks) {
+    d.decode(c, emit);
+    settle();
+  }
+  d.finish(emit);
+  settle();
   return out;
 }
 
@@ -2424,4 +2456,103 @@ Deno.test("the built-in framings hand every stream the same stateless encoder", 
   }
   // Two codecs made apart keep their own options.
   assert(lengthPrefixed().encoder() !== lengthPrefixed().encoder());
+});
+
+// ---------------------------------------------------------------------------
+// Encoders check a message before they write a byte
+
+const BYTE_CODECS: [string, Codec<Uint8Array>][] = [
+  ["lengthPrefixed", lengthPrefixed()],
+  ["lengthPrefixed", lengthPrefixed({ lengthBytes: "varint" })],
+  ["lengthPrefixed", lengthPrefixed({ lengthOffset: 1, strip: 0 })],
+  ["delimited", delimited({ delimiter: "\r\n" })],
+  ["lines", lines()],
+  ["fixedLength", fixedLength(4)],
+  ["netstring", netstring()],
+  ["raw", raw()],
+];
+
+const WRONG: [unknown, string][] = [
+  [new ArrayBuffer(4), "ArrayBuffer"],
+  [7, "number"],
+  ["Hello", "string"],
+  [null, "null"],
+  [undefined, "undefined"],
+  [[1, 2, 3, 4], "Array"],
+  [new DataView(new ArrayBuffer(4)), "DataView"],
+  [new Uint16Array(2), "Uint16Array"],
+];
+
+for (const [name, codec] of BYTE_CODECS) {
+  Deno.test(`\`${name}()\` refuses a message that is not a Uint8Array with TypeError and writes nothing`, () => {
+    const e = codec.encoder();
+    const out = new ByteBuffer();
+    // (a frame that keeps its header gets its length field written)
+    const good = codec === BYTE_CODECS[2]![1]
+      ? hex("51 00 00 00 02 6f 6b")
+      : b("abcd");
+    e.encodeInto(good, out);
+    const before = out.bytes().slice();
+    for (const [message, kind] of WRONG) {
+      assertThrows(
+        () => e.encodeInto(message as Uint8Array, out),
+        TypeError,
+        `Cannot encode message: ${name} takes a Uint8Array, received ${kind}`,
+      );
+      assertThrows(() => e.encode(message as Uint8Array), TypeError, kind);
+      assertEquals(out.bytes(), before, kind);
+    }
+    // The encoder is still usable, and what it wrote decodes.
+    e.encodeInto(good, out);
+    const frames = decodeAll(codec, [out.bytes()]);
+    if (codec.unframed) {
+      assertEquals(frames, [concat(good, good)]);
+    } else {
+      assertEquals(frames, [good, good]);
+    }
+  });
+}
+
+Deno.test("`text()` and `json()` refuse what they cannot encode with TypeError and write nothing", () => {
+  const out = new ByteBuffer();
+  out.append(b("x"));
+  for (const codec of [text(lines()), text(raw()), text(lengthPrefixed())]) {
+    for (const [message, kind] of [[7, "number"], [b("a"), "Uint8Array"]]) {
+      assertThrows(
+        () => codec.encoder().encodeInto(message as unknown as string, out),
+        TypeError,
+        `Cannot encode message: ${codec.name} takes a string, received ${kind}`,
+      );
+    }
+  }
+  const j = json(lines());
+  for (const message of [undefined, () => 1, { big: 1n }]) {
+    assertThrows(() => j.encoder().encodeInto(message, out), TypeError);
+  }
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  assertThrows(() => j.encoder().encodeInto(cyclic, out), TypeError);
+  assertEquals(out.bytes(), b("x"));
+});
+
+Deno.test("an encoder that refuses a message for its size or content writes nothing", () => {
+  const cases: [Codec<Uint8Array>, Uint8Array][] = [
+    [lengthPrefixed({ maxFrameLength: 3 }), b("abcd")],
+    [lengthPrefixed({ lengthBytes: "varint", maxFrameLength: 3 }), b("abcd")],
+    [lengthPrefixed({ lengthAdjustment: 2 }), b("a")],
+    [delimited({ delimiter: "\r\n" }), b("a\r\nb")],
+    [delimited({ delimiter: "aba" }), b("ab")],
+    [delimited({ delimiter: "\0", maxLength: 2 }), b("abc")],
+    [lines(), b("a\nb")],
+    [lines(), b("a\r")],
+    [lines({ crlf: true, maxLength: 3 }), b("abc")],
+    [fixedLength(2), b("abc")],
+    [netstring({ maxFrameLength: 2 }), b("abc")],
+  ];
+  for (const [codec, message] of cases) {
+    const out = new ByteBuffer();
+    out.append(b("kept"));
+    assertThrows(() => codec.encoder().encodeInto(message, out));
+    assertEquals(out.bytes(), b("kept"), `${codec.name} ${toHex(message)}`);
+  }
 });
