@@ -43,7 +43,10 @@ export type NeedMore = typeof NEED_MORE;
  * frame.
  */
 export interface DecodeInput {
-  /** The buffer's whole array; the unread bytes are `data[start..end)`. */
+  /**
+   * The buffer's whole array; the unread bytes are `data[start..end)`. A
+   * decoder reads it and never writes to it: it may be the caller's chunk.
+   */
   readonly data: Uint8Array;
   /** Index in `data` of the first unread byte. */
   readonly start: number;
