@@ -162,6 +162,12 @@ const QUIET_READ = 16384;
 const GROW_AHEAD = 65536;
 
 /**
+ * How many bytes {@linkcode ReadBuffer.own} copies at once for frames to
+ * share: a frame a consumer keeps keeps at most this much alive beside it.
+ */
+const SHARED_COPY = 16384;
+
+/**
  * The smallest frame whose memory {@linkcode ReadBuffer.handOver} gives
  * away instead of copying.
  */
@@ -507,11 +513,11 @@ export class ReadBuffer implements DecodeInput {
 
   /**
    * Returns a copy of `view` (a view of the buffer's memory, from
-   * `take()`) that the caller may keep. The frames of one pass share one
-   * copy: the first copies every unread byte from its start on, and the
-   * next frames are views of that copy, until bytes in the buffer move.
-   * Small frames then cost no allocation each (a consumer that keeps one
-   * keeps that copy alive, at most one read's bytes).
+   * `take()`) that the caller may keep. Small frames share copies: the
+   * first copies the unread bytes from its start on (16 KiB of them, or
+   * the frame), and the next frames in those bytes are views of that copy,
+   * until bytes in the buffer move. Small frames then cost no allocation
+   * each (a consumer that keeps one keeps at most 16 KiB alive beside it).
    *
    * @param view A view of `data`, of bytes from `take()`.
    * @returns A view of bytes that nothing writes to.
@@ -522,7 +528,7 @@ export class ReadBuffer implements DecodeInput {
     const to = from + view.length;
     let snap = this.#snap;
     if (snap === null || from < this.#snapFrom || to > this.#snapTo) {
-      const until = Math.max(to, this.end);
+      const until = Math.max(to, Math.min(this.end, from + SHARED_COPY));
       snap = this.#snap = data.slice(from, until);
       this.#snapFrom = from;
       this.#snapTo = until;

@@ -147,3 +147,18 @@ Deno.test("`StreamDecoder` drops a frame over its limit and stays bounded", () =
   }
   assertEquals(thrown, 3);
 });
+
+Deno.test("`ReadBuffer.own()` keeps at most 16 KiB alive beside a small frame", () => {
+  const codec = lengthPrefixed();
+  const wire = encodeAll(codec, [
+    new Uint8Array(64).fill(1),
+    new Uint8Array(300_000).fill(2),
+  ]);
+  const buf = new ReadBuffer();
+  const d = codec.decoder();
+  read(buf, wire.subarray(0, 250_000));
+  const small = nextFrame(d, buf, false) as Uint8Array;
+  assertEquals(small, new Uint8Array(64).fill(1));
+  assertLessOrEqual(small.buffer.byteLength, 16384);
+  assertEquals(nextFrame(d, buf, false), NEED_MORE);
+});
