@@ -165,7 +165,7 @@ const GROW_AHEAD = 65536;
  * How many bytes {@linkcode ReadBuffer.own} copies at once for frames to
  * share: a frame a consumer keeps keeps at most this much alive beside it.
  */
-const SHARED_COPY = 16384;
+const SHARED_COPY = 65536;
 
 /**
  * The smallest frame whose memory {@linkcode ReadBuffer.handOver} gives
@@ -514,10 +514,10 @@ export class ReadBuffer implements DecodeInput {
   /**
    * Returns a copy of `view` (a view of the buffer's memory, from
    * `take()`) that the caller may keep. Small frames share copies: the
-   * first copies the unread bytes from its start on (16 KiB of them, or
+   * first copies the unread bytes from its start on (64 KiB of them, or
    * the frame), and the next frames in those bytes are views of that copy,
    * until bytes in the buffer move. Small frames then cost no allocation
-   * each (a consumer that keeps one keeps at most 16 KiB alive beside it).
+   * each (a consumer that keeps one keeps at most 64 KiB alive beside it).
    *
    * @param view A view of `data`, of bytes from `take()`.
    * @returns A view of bytes that nothing writes to.
