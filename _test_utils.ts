@@ -71,38 +71,3 @@ export function testCert(): Promise<{ cert: string; key: string }> {
   })();
   return certPromise;
 }
-
-/** UTF-8 bytes of a string. */
-export function utf8(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
-}
-
-/** Bytes from hex pairs separated by spaces: `"00 0a ff"`. */
-export function hexBytes(s: string): Uint8Array {
-  const parts = s.trim().split(/\s+/).filter((p) => p.length > 0);
-  return Uint8Array.from(parts, (p) => {
-    if (!/^[0-9a-f]{2}$/i.test(p)) throw new Error(`Bad hex byte ${p}`);
-    return parseInt(p, 16);
-  });
-}
-
-/** Hex pairs separated by spaces, for readable failure messages. */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join(" ");
-}
-
-/** Cuts `bytes` at the given points (sorted; repeats give empty chunks). */
-export function cutAt(
-  bytes: Uint8Array,
-  points: readonly number[],
-): Uint8Array[] {
-  const sorted = [...points].sort((x, y) => x - y);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of sorted) {
-    out.push(bytes.slice(prev, p));
-    prev = p;
-  }
-  out.push(bytes.slice(prev));
-  return out;
-}

@@ -1,8 +1,13 @@
 // Copyright 2026 the netkit authors. MIT license.
 
-import { assertEquals, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertLess,
+  assertThrows,
+  fail,
+} from "@std/assert";
 import fc from "fast-check";
-import { cutAt, hexBytes as hex, toHex, utf8 as b } from "../_test_utils.ts";
 import { ByteBuffer } from "./byte_buffer.ts";
 import { type Codec, decodeAll, encodeAll, StreamDecoder } from "./decoder.ts";
 import {
@@ -10,18 +15,20 @@ import {
   type LengthPrefixedOptions,
 } from "./length_prefixed.ts";
 import { FrameTooLargeError } from "../errors.ts";
+import {
+  b,
+  chunksOf,
+  concat,
+  cutAt,
+  EMPTY,
+  hex,
+  letters,
+  toHex,
+} from "./_test_helpers.ts";
+import { DecodeError, NetError } from "../errors.ts";
 
 const HELLO = b("HELLO, WORLD");
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const PREFIX = hex("ca fe");
 
 /** Every way to cut `bytes` in two, and byte by byte. */
 function* cuts(bytes: Uint8Array): Generator<Uint8Array[]> {
@@ -407,8 +414,312 @@ Deno.test("`lengthPrefixed()` refuses a frame over the limit even with the heade
   );
 });
 
-function letters(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let k = 0; k < n; k++) out[k] = 0x61 + k % 26;
-  return out;
-}
+Deno.test("`lengthPrefixed()` decodes a chunk that is only a header, and empty frames", () => {
+  assertEquals(
+    decodeAll(lengthPrefixed(), [
+      hex("00 00 00 03"),
+      b("abc"),
+      hex("00 00 00 00"),
+      hex("00 00 00 00 00 00 00 00"),
+    ]),
+    [b("abc"), EMPTY, EMPTY, EMPTY],
+  );
+});
+
+Deno.test('`lengthPrefixed({ lengthBytes: "varint" })` writes and reads varints of 1 to 3 bytes', () => {
+  const codec = lengthPrefixed({ lengthBytes: "varint" });
+  const table: [number, string][] = [
+    [0, "00"],
+    [1, "01"],
+    [127, "7f"],
+    [128, "80 01"],
+    [300, "ac 02"],
+    [16383, "ff 7f"],
+    [16384, "80 80 01"],
+  ];
+  for (const [n, head] of table) {
+    const message = letters(n);
+    const wire = codec.encoder().encode(message);
+    const headBytes = hex(head);
+    assertEquals(toHex(wire.subarray(0, headBytes.length)), head, `${n} bytes`);
+    assertEquals(wire.length, headBytes.length + n, `${n} bytes`);
+    for (
+      const [how, chunks] of [
+        ["one chunk", [wire]],
+        ["bytewise header", [
+          ...chunksOf(wire.subarray(0, 4), 1),
+          wire.subarray(4),
+        ]],
+      ] as const
+    ) {
+      assertEquals(decodeAll(codec, chunks), [message], `${n} bytes, ${how}`);
+    }
+  }
+});
+
+Deno.test('`lengthPrefixed({ lengthBytes: "varint" })` accepts a varint with redundant continuation bytes', () => {
+  // 05 written in two bytes: 85 00.
+  assertEquals(
+    decodeAll(lengthPrefixed({ lengthBytes: "varint" }), [
+      hex("85 00 68 65 6c 6c 6f"),
+    ]),
+    [b("hello")],
+  );
+});
+
+Deno.test("`lengthPrefixed()` reads 1-, 2-, 4- and 8-byte fields in both byte orders", () => {
+  const table: [LengthPrefixedOptions, string][] = [
+    [{ lengthBytes: 1 }, "05"],
+    [{ lengthBytes: 2 }, "00 05"],
+    [{ lengthBytes: 2, littleEndian: true }, "05 00"],
+    [{ lengthBytes: 4 }, "00 00 00 05"],
+    [{ lengthBytes: 4, littleEndian: true }, "05 00 00 00"],
+    [{ lengthBytes: 8 }, "00 00 00 00 00 00 00 05"],
+    [{ lengthBytes: 8, littleEndian: true }, "05 00 00 00 00 00 00 00"],
+  ];
+  for (const [options, head] of table) {
+    const codec = lengthPrefixed(options);
+    const wire = concat(hex(head), b("hello"));
+    assertEquals(
+      toHex(codec.encoder().encode(b("hello"))),
+      toHex(wire),
+      JSON.stringify(options),
+    );
+    assertEquals(
+      decodeAll(codec, [wire]),
+      [b("hello")],
+      JSON.stringify(options),
+    );
+  }
+});
+
+Deno.test("`lengthPrefixed()` reads a length field wider than 16 bits in both byte orders", () => {
+  const n = 0x01_02_03; // 66051 bytes
+  const message = letters(n);
+  const table: [LengthPrefixedOptions, string][] = [
+    [{ lengthBytes: 4 }, "00 01 02 03"],
+    [{ lengthBytes: 4, littleEndian: true }, "03 02 01 00"],
+    [{ lengthBytes: 8 }, "00 00 00 00 00 01 02 03"],
+    [{ lengthBytes: 8, littleEndian: true }, "03 02 01 00 00 00 00 00"],
+  ];
+  for (const [options, head] of table) {
+    const codec = lengthPrefixed(options);
+    const wire = codec.encoder().encode(message);
+    assertEquals(toHex(wire.subarray(0, hex(head).length)), head);
+    assertEquals(decodeAll(codec, chunksOf(wire, 4096)), [message]);
+  }
+});
+
+Deno.test("`lengthPrefixed({ lengthBytes: 8 })` reports a length past 32 bits exactly", () => {
+  // 2^32 + 5, in both byte orders.
+  const be = assertThrows(
+    () =>
+      decodeAll(lengthPrefixed({ lengthBytes: 8 }), [
+        hex("00 00 00 01 00 00 00 05"),
+      ]),
+    FrameTooLargeError,
+  );
+  assertEquals(be.length, 2 ** 32 + 5);
+  const le = assertThrows(
+    () =>
+      decodeAll(lengthPrefixed({ lengthBytes: 8, littleEndian: true }), [
+        hex("05 00 00 00 01 00 00 00"),
+      ]),
+    FrameTooLargeError,
+  );
+  assertEquals(le.length, 2 ** 32 + 5);
+});
+
+Deno.test("`lengthPrefixed({ lengthOffset, prefix })` writes the prefix and skips it on decode", () => {
+  const codec = lengthPrefixed({ lengthOffset: 2, prefix: PREFIX });
+  const wire = codec.encoder().encode(b("hello"));
+  assertEquals(toHex(wire), "ca fe 00 00 00 05 68 65 6c 6c 6f");
+  // The decoder skips whatever the offset bytes hold.
+  assertEquals(
+    decodeAll(codec, [hex("00 00 00 00 00 05 68 65 6c 6c 6f")]),
+    [b("hello")],
+  );
+  // Without a prefix, the offset is written as zeros.
+  assertEquals(
+    toHex(lengthPrefixed({ lengthOffset: 1 }).encoder().encode(b("a"))),
+    "00 00 00 00 01 61",
+  );
+});
+
+Deno.test("`lengthPrefixed({ lengthAdjustment })` adds the adjustment to the field", () => {
+  const plus = lengthPrefixed({ lengthAdjustment: 2 });
+  assertEquals(
+    toHex(plus.encoder().encode(b("hello"))),
+    "00 00 00 03 68 65 6c 6c 6f",
+  );
+  assertEquals(decodeAll(plus, [hex("00 00 00 03 68 65 6c 6c 6f")]), [
+    b("hello"),
+  ]);
+  // A message shorter than the adjustment cannot be written.
+  assertThrows(() => plus.encoder().encode(b("a")), RangeError);
+  const minus = lengthPrefixed({ lengthAdjustment: -2 });
+  assertEquals(
+    toHex(minus.encoder().encode(b("hello"))),
+    "00 00 00 07 68 65 6c 6c 6f",
+  );
+});
+
+Deno.test("`lengthPrefixed({ lengthIncludesHeader: true })` counts the header in the field", () => {
+  const codec = lengthPrefixed({ lengthIncludesHeader: true });
+  assertEquals(
+    toHex(codec.encoder().encode(b("hello"))),
+    "00 00 00 09 68 65 6c 6c 6f",
+  );
+  const withOffset = lengthPrefixed({
+    lengthIncludesHeader: true,
+    lengthBytes: 2,
+    lengthOffset: 1,
+    prefix: hex("ab"),
+  });
+  assertEquals(
+    toHex(withOffset.encoder().encode(b("hi"))),
+    "ab 00 05 68 69",
+  );
+  assertEquals(decodeAll(withOffset, [hex("ab 00 05 68 69")]), [b("hi")]);
+});
+
+Deno.test("`lengthPrefixed({ lengthIncludesHeader: true })` throws DecodeError for a field shorter than the header, then resumes", () => {
+  const codec = lengthPrefixed({ lengthIncludesHeader: true });
+  const d = new StreamDecoder(codec);
+  const frames: Uint8Array[] = [];
+  const emit = (m: Uint8Array) => void frames.push(m);
+  const wire = concat(
+    hex("00 00 00 05 61"),
+    hex("00 00 00 02"),
+    hex("00 00 00 06 6f 6b"),
+  );
+  const err = assertThrows(() => d.decode(wire, emit), DecodeError, "negative");
+  assertEquals(err.offset, 9);
+  assert(err instanceof NetError);
+  assertEquals(frames, [b("a")]);
+  d.decode(EMPTY, emit);
+  d.finish(emit);
+  assertEquals(frames, [b("a"), b("ok")]);
+});
+
+Deno.test("`lengthPrefixed()` decodes a frame larger than 64 KiB across many chunks", () => {
+  const codec = lengthPrefixed();
+  const message = letters(65_536 * 5 + 17);
+  const wire = codec.encoder().encode(message);
+  for (const size of [1000, 65_536, 100_003]) {
+    assertEquals(decodeAll(codec, chunksOf(wire, size)), [message], `${size}`);
+  }
+});
+
+Deno.test("`lengthPrefixed()` does not allocate a claimed length before its bytes arrive", () => {
+  const header = hex("00 7f ff ff"); // 8 MiB − 1
+  const d = new StreamDecoder(lengthPrefixed());
+  d.decode(concat(header, letters(10)), () => fail("no frame expected"));
+  // The header stays unread until the frame is whole.
+  assertEquals(d.buffered, 14);
+
+  // Thirty-two such decoders would hold 256 MiB if each allocated the
+  // claimed length; they may hold 64 KiB each.
+  const keep: StreamDecoder<Uint8Array>[] = [];
+  const before = Deno.memoryUsage().external;
+  for (let k = 0; k < 32; k++) {
+    const dk = new StreamDecoder(lengthPrefixed());
+    dk.decode(concat(header, letters(10)), () => fail("no frame expected"));
+    keep.push(dk);
+  }
+  const grown = Deno.memoryUsage().external - before;
+  assertLess(grown, 32 * 1024 * 1024, `grew by ${grown} bytes`);
+  assertEquals(keep.length, 32);
+});
+
+Deno.test("`lengthPrefixed()` throws FrameTooLargeError for a 0xFFFFFFFF length as soon as the header arrives", () => {
+  const d = new StreamDecoder(lengthPrefixed());
+  const err = assertThrows(
+    () => d.decode(hex("ff ff ff ff"), () => fail("no frame expected")),
+    FrameTooLargeError,
+  );
+  assertEquals(err.length, 4294967295);
+  assertEquals(err.limit, 8388608);
+  assertEquals(d.buffered, 0);
+});
+
+Deno.test("`lengthPrefixed()` rejects a limit its length field cannot express", () => {
+  const table: [LengthPrefixedOptions, string][] = [
+    [{ lengthBytes: 1, maxFrameLength: 256 }, "does not fit"],
+    [{ lengthBytes: 2, maxFrameLength: 65536 }, "does not fit"],
+    [
+      { lengthBytes: 1, lengthIncludesHeader: true, maxFrameLength: 255 },
+      "does not fit",
+    ],
+    [{ lengthBytes: 1, lengthAdjustment: -300 }, "does not fit"],
+    [{ lengthAdjustment: 10, maxFrameLength: 5 }, "smallest payload"],
+  ];
+  for (const [options, text] of table) {
+    assertThrows(
+      () => lengthPrefixed(options),
+      RangeError,
+      text,
+      JSON.stringify(options),
+    );
+  }
+});
+
+Deno.test("`lengthPrefixed()` defaults the limit to the largest value a short field can express", () => {
+  const table: [LengthPrefixedOptions, number][] = [
+    [{ lengthBytes: 1 }, 255],
+    [{ lengthBytes: 1, lengthIncludesHeader: true }, 254],
+    [{ lengthBytes: 2 }, 65535],
+    [{ lengthBytes: 4 }, 8388608],
+    [{ lengthBytes: "varint" }, 8388608],
+  ];
+  for (const [options, limit] of table) {
+    const codec = lengthPrefixed(options);
+    const atLimit = letters(limit);
+    assertEquals(
+      decodeAll(codec, [codec.encoder().encode(atLimit)]).map((m) => m.length),
+      [limit],
+      JSON.stringify(options),
+    );
+    const err = assertThrows(
+      () => codec.encoder().encode(new Uint8Array(limit + 1)),
+      FrameTooLargeError,
+    );
+    assertEquals(err.limit, limit, JSON.stringify(options));
+  }
+  // The 1-byte field's largest value decodes.
+  assertEquals(
+    decodeAll(lengthPrefixed({ lengthBytes: 1 }), [
+      concat(hex("ff"), letters(255)),
+    ]),
+    [letters(255)],
+  );
+});
+
+Deno.test("`lengthPrefixed()` rejects invalid options", () => {
+  const bad: [unknown, typeof TypeError | typeof RangeError][] = [
+    [{ lengthBytes: 5 }, TypeError],
+    [{ lengthBytes: "4" }, TypeError],
+    [{ strip: -1 }, RangeError],
+    [{ strip: 5 }, RangeError],
+    [{ lengthOffset: 2, strip: 3 }, RangeError],
+    [{ lengthBytes: "varint", lengthOffset: 1, strip: 2 }, RangeError],
+    [{ maxFrameLength: -1 }, RangeError],
+    [{ maxFrameLength: 1.5 }, RangeError],
+    [{ maxFrameLength: NaN }, RangeError],
+    [{ lengthOffset: -1 }, RangeError],
+    [{ lengthOffset: 0.5 }, RangeError],
+    [{ lengthOffset: 2, prefix: new Uint8Array(1) }, RangeError],
+    [{ prefix: new Uint8Array(1) }, RangeError],
+    [{ lengthAdjustment: 0.5 }, RangeError],
+    [{ lengthBytes: "varint", lengthIncludesHeader: true }, TypeError],
+    [{ oversize: "drop" }, TypeError],
+  ];
+  for (const [options, ErrorClass] of bad) {
+    assertThrows(
+      () => lengthPrefixed(options as LengthPrefixedOptions),
+      ErrorClass,
+      "Cannot build lengthPrefixed codec",
+      JSON.stringify(options),
+    );
+  }
+});

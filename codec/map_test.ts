@@ -7,13 +7,25 @@ import {
   assertThrows,
 } from "@std/assert";
 import fc from "fast-check";
-import { utf8 as b } from "../_test_utils.ts";
 import { DecodeError } from "../errors.ts";
 import { decodeAll, encodeAll, StreamDecoder } from "./decoder.ts";
 import { lines } from "./delimited.ts";
 import { lengthPrefixed } from "./length_prefixed.ts";
 import { mapCodec, text } from "./map.ts";
 import { raw } from "./raw.ts";
+import { assert, assertFalse, assertStringIncludes } from "@std/assert";
+import {
+  b,
+  chunksOf,
+  collect,
+  concat,
+  cutAt,
+  EMPTY,
+  hex,
+  toHex,
+} from "./_test_helpers.ts";
+import { type Codec, json } from "../codec.ts";
+import { FrameTooLargeError, NetError } from "../errors.ts";
 
 /** Words of each line, numbered per stream: state, and 0..n per frame. */
 const words = () =>
@@ -187,4 +199,165 @@ Deno.test("`text(raw())` decodes what it encodes for any strings and chunking, b
     ),
     { numRuns: 200 },
   );
+});
+
+Deno.test("`text()` throws DecodeError for invalid UTF-8 and resumes at the next frame", () => {
+  const codec = text(lengthPrefixed());
+  const d = new StreamDecoder(codec);
+  const out: string[] = [];
+  const emit = (s: string) => void out.push(s);
+  const wire = concat(
+    codec.encoder().encode("a"),
+    hex("00 00 00 02 c3 28"),
+    codec.encoder().encode("é"),
+  );
+  const err = assertThrows(() => d.decode(wire, emit), DecodeError, "UTF-8");
+  assert(err instanceof NetError);
+  assertEquals(out, ["a"]);
+  d.decode(EMPTY, emit);
+  d.finish(emit);
+  assertEquals(out, ["a", "é"]);
+});
+
+Deno.test("`text(lines())` keeps a byte order mark", () => {
+  assertEquals(decodeAll(text(lines()), [b("\uFEFFa\n")]), ["\uFEFFa"]);
+});
+
+Deno.test("`text(raw())` keeps a multi-byte character split across chunks whole", () => {
+  const codec = text(raw());
+  for (const s of ["é", "€", "😀"]) {
+    const bytes = b(`a${s}b`);
+    for (let p = 0; p <= bytes.length; p++) {
+      assertEquals(
+        decodeAll(codec, cutAt(bytes, [p])).join(""),
+        `a${s}b`,
+        `${s} split at ${p}`,
+      );
+    }
+    // One byte at a time: no replacement characters anywhere.
+    assertEquals(decodeAll(codec, chunksOf(bytes, 1)).join(""), `a${s}b`);
+  }
+});
+
+Deno.test("`text(raw())` throws DecodeError for invalid UTF-8 and for a character cut at EOF", () => {
+  assertThrows(
+    () => decodeAll(text(raw()), [hex("61 ff 62")]),
+    DecodeError,
+    "UTF-8",
+  );
+  assertThrows(
+    () => decodeAll(text(raw()), [hex("61 e2 82")]),
+    DecodeError,
+    "UTF-8",
+  );
+});
+
+Deno.test("`json()` throws DecodeError for invalid JSON", () => {
+  const err = assertThrows(
+    () => decodeAll(json(lines()), [b("{nope}\n")]),
+    DecodeError,
+    "Cannot decode JSON",
+  );
+  assertInstanceOf(err.cause, SyntaxError);
+  assertThrows(() => decodeAll(json(lines()), [hex("ff 0a")]), DecodeError);
+});
+
+Deno.test("`json()` throws DecodeError for a value validate refuses", () => {
+  const isPoint = (v: unknown): v is { x: number } =>
+    typeof v === "object" && v !== null &&
+    typeof (v as { x: unknown }).x === "number";
+  const codec = json(lengthPrefixed(), { validate: isPoint });
+  const wire = encodeAll(json(lengthPrefixed()), [{ x: 1 }, { y: 2 }, {
+    x: 3,
+  }]);
+  const { frames, errors } = collect(codec, [wire]);
+  assertEquals(frames, [{ x: 1 }, { x: 3 }]);
+  assertEquals(errors.length, 1);
+  assertInstanceOf(errors[0], DecodeError);
+  assertStringIncludes((errors[0] as DecodeError).message, "validate");
+});
+
+Deno.test("`json()` passes reviver and replacer through", () => {
+  const codec = json<Record<string, unknown>>(lines(), {
+    replacer: (_k, v) => (typeof v === "bigint" ? `${v}n` : v),
+    reviver: (_k, v) =>
+      typeof v === "string" && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
+  });
+  const wire = codec.encoder().encode({ big: 10n });
+  assertEquals(new TextDecoder().decode(wire), '{"big":"10n"}\n');
+  assertEquals(decodeAll(codec, [wire]), [{ big: 10n }]);
+});
+
+Deno.test("`json()` refuses raw() and values without a JSON representation", () => {
+  assertThrows(() => json(raw()), TypeError, "no frame boundaries");
+  assertThrows(
+    () => json(text(raw()) as unknown as Codec<Uint8Array>),
+    TypeError,
+  );
+  assertThrows(() => json(lines()).encoder().encode(undefined), TypeError);
+  assertThrows(() => json(lines()).encoder().encode(() => 1), TypeError);
+});
+
+Deno.test("`json()` defaults to lengthPrefixed() framing", () => {
+  const wire = json().encoder().encode({ a: 1 });
+  assertEquals(toHex(wire.subarray(0, 4)), "00 00 00 07");
+  assertEquals(decodeAll(json(), [wire]), [{ a: 1 }]);
+});
+
+Deno.test("`text()` defaults to lines() framing", () => {
+  assertEquals(toHex(text().encoder().encode("hi")), "68 69 0a");
+  assertEquals(text().name, "text(lines)");
+});
+
+Deno.test("`mapCodec()` maps frames and wraps a foreign error in DecodeError", () => {
+  const numbers = mapCodec(lines(), {
+    name: "numbers",
+    decode: (frame: Uint8Array) => {
+      const n = Number(new TextDecoder().decode(frame));
+      if (Number.isNaN(n)) throw new Error("not a number");
+      return n;
+    },
+    encode: (n: number) => b(String(n)),
+  });
+  assertEquals(numbers.name, "numbers");
+  assertEquals(toHex(encodeAll(numbers, [1, 22])), "31 0a 32 32 0a");
+  const { frames, errors } = collect(numbers, [b("1\nx\n3\n")]);
+  assertEquals(frames, [1, 3]);
+  assertEquals(errors.length, 1);
+  const err = errors[0];
+  assertInstanceOf(err, DecodeError);
+  assertStringIncludes(
+    err.message,
+    "Cannot decode numbers message: not a number",
+  );
+  assertInstanceOf(err.cause, Error);
+});
+
+Deno.test("`mapCodec()` passes a netkit error from decode through unchanged", () => {
+  const own = new FrameTooLargeError(10, 5);
+  const decodeErr = new DecodeError("bad", { offset: 3 });
+  for (const thrown of [own, decodeErr]) {
+    const codec = mapCodec(lines(), {
+      name: "x",
+      decode: (_: Uint8Array): never => {
+        throw thrown;
+      },
+      encode: (m: Uint8Array) => m,
+    });
+    const err = assertThrows(() => decodeAll(codec, [b("a\n")]));
+    assertStrictEquals(err, thrown);
+  }
+});
+
+Deno.test("`mapCodec()` forwards buffered and dropped from the inner decoder", () => {
+  const codec = mapCodec(lines({ maxLength: 2, oversize: "skip" }), {
+    name: "id",
+    decode: (m: Uint8Array) => m,
+    encode: (m: Uint8Array) => m,
+  });
+  const d = new StreamDecoder(codec);
+  d.decode(b("abcdef\nx"), () => {});
+  assertEquals(d.dropped, 1);
+  assertEquals(d.buffered, 1);
+  assertFalse(codec.unframed);
 });

@@ -4,6 +4,7 @@ import {
   assert,
   assertEquals,
   assertFalse,
+  assertGreater,
   assertLessOrEqual,
   assertStrictEquals,
 } from "@std/assert";
@@ -11,6 +12,7 @@ import { FrameTooLargeError } from "../errors.ts";
 import { encodeAll, nextFrame, StreamDecoder } from "./decoder.ts";
 import { lengthPrefixed } from "./length_prefixed.ts";
 import { NEED_MORE, ReadBuffer } from "./read_buffer.ts";
+import { concat, hex, letters } from "./_test_helpers.ts";
 
 /** Reads `bytes` into the buffer as a socket would, in one read. */
 function read(buf: ReadBuffer, bytes: Uint8Array): void {
@@ -161,4 +163,32 @@ Deno.test("`ReadBuffer.own()` keeps at most 64 KiB alive beside a small frame", 
   assertEquals(small, new Uint8Array(64).fill(1));
   assertLessOrEqual(small.buffer.byteLength, 65536);
   assertEquals(nextFrame(d, buf, false), NEED_MORE);
+});
+
+Deno.test("`ReadBuffer.space()` grows at most 64 KiB ahead of the bytes a claimed length has", () => {
+  // A connection's read path: the header claims 8 MiB − 1, 10 bytes came.
+  const buf = new ReadBuffer();
+  const d = lengthPrefixed().decoder();
+  const wire = concat(hex("00 7f ff ff"), letters(10));
+  buf.space().set(wire);
+  buf.commit(wire.length);
+  assertEquals(nextFrame(d, buf, false), NEED_MORE);
+  assertEquals(buf.wanted, 4 + 0x7f_ffff);
+  const space = buf.space();
+  assertLessOrEqual(buf.capacity, 2 * 65_536);
+  assertGreater(space.length, 65_000);
+  // As the bytes come, the buffer grows with them, to the frame's size.
+  let sent = 10;
+  while (sent < 0x7f_ffff) {
+    const room = buf.space();
+    const n = Math.min(room.length, 0x7f_ffff - sent);
+    room.fill(0x61, 0, n);
+    buf.commit(n);
+    sent += n;
+    assertLessOrEqual(buf.capacity, Math.max(2 * (buf.length + 1), 2 * 65_536));
+    if (sent < 0x7f_ffff) assertEquals(nextFrame(d, buf, false), NEED_MORE);
+  }
+  const frame = nextFrame(d, buf, false);
+  assert(frame instanceof Uint8Array);
+  assertEquals(frame.length, 0x7f_ffff);
 });
