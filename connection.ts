@@ -37,7 +37,7 @@
  * @module
  */
 
-import { ByteBuffer, type Codec, type Decoder, raw } from "./codec.ts";
+import { ByteBuffer, type Codec, raw, StreamDecoder } from "./codec.ts";
 import {
   ConnectionClosedError,
   type TimeoutError,
@@ -421,7 +421,7 @@ function errorQuietly(
 export class Connection<In = Uint8Array, Out = In>
   implements AsyncIterable<In>, AsyncDisposable {
   readonly #t: Transport;
-  readonly #decoder: Decoder<In>;
+  readonly #decoder: StreamDecoder<In>;
   readonly #borrow: boolean;
   readonly #encoderImpl;
   readonly #remoteAddr: Deno.Addr;
@@ -501,7 +501,7 @@ export class Connection<In = Uint8Array, Out = In>
       (raw() as unknown as Codec<In, Out>);
     this.#t = transport;
     this.#borrow = options.borrow ?? false;
-    this.#decoder = codec.decoder({ borrow: this.#borrow });
+    this.#decoder = new StreamDecoder(codec, { borrow: this.#borrow });
     this.#encoderImpl = codec.encoder();
     this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
     this.#marks = makeWaterMarks(options);

@@ -333,9 +333,9 @@ Deno.test("`serve()` refuses a socket whose codec cannot make a decoder and serv
   let made = 0;
   const codec = {
     ...LINES,
-    decoder: (options?: { borrow?: boolean }) => {
+    decoder: () => {
       if (++made === 1) throw new TypeError("No decoder today, on purpose");
-      return LINES.decoder(options);
+      return LINES.decoder();
     },
   };
   await using server = serve({

@@ -22,7 +22,7 @@
  * @module
  */
 
-import type { Codec } from "./codec.ts";
+import { type Codec, StreamDecoder } from "./codec.ts";
 import {
   Connection,
   type ConnectionOptions,
@@ -181,8 +181,9 @@ export function transportPair(
 }
 
 /**
- * Returns two {@linkcode Connection}s joined in memory, both with the same
- * options: a test of a protocol needs no socket.
+ * Returns two {@linkcode Connection}s joined in memory: a test of a
+ * protocol needs no socket. Both ends take `options`, or the second end
+ * takes `optionsB`, so that a client's codec can face a server's.
  *
  * @example Usage
  * ```ts
@@ -197,17 +198,49 @@ export function transportPair(
  * await b.close();
  * ```
  *
- * @typeParam In What the connections receive.
- * @typeParam Out What the connections send.
- * @param options The connection options (codec, water marks, timeouts) and
- * the transport options.
+ * @example A client codec facing a server codec
+ * ```ts
+ * import { json, lines, text } from "@netkit/net";
+ * import { connectionPair } from "@netkit/net/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * // The client sends JSON lines; the server reads them as text.
+ * const [client, server] = connectionPair(
+ *   { codec: json<{ n: number }>(lines()) },
+ *   { codec: text(lines()) },
+ * );
+ * await client.send({ n: 1 });
+ * assertEquals(await server.receive(), '{"n":1}');
+ * await client.close();
+ * await server.close();
+ * ```
+ *
+ * @typeParam In What the first end receives.
+ * @typeParam Out What the first end sends.
+ * @typeParam InB What the second end receives.
+ * @typeParam OutB What the second end sends.
+ * @param options The first end's connection options (codec, water marks,
+ * timeouts) and the transport options.
+ * @param optionsB The second end's connection options.
  * @returns The two ends.
  */
-export function connectionPair<In = Uint8Array, Out = In>(
+export function connectionPair<
+  In = Uint8Array,
+  Out = In,
+  InB = In,
+  OutB = Out,
+>(
   options: ConnectionOptions<In, Out> & TransportPairOptions = {},
-): [Connection<In, Out>, Connection<In, Out>] {
+  optionsB?: ConnectionOptions<InB, OutB>,
+): [Connection<In, Out>, Connection<InB, OutB>] {
   const [a, b] = transportPair(options);
-  return [new Connection(a, options), new Connection(b, options)];
+  return [
+    new Connection(a, options),
+    new Connection(
+      b,
+      optionsB ?? options as unknown as ConnectionOptions<InB, OutB>,
+    ),
+  ];
 }
 
 /**
@@ -250,8 +283,11 @@ export function* chunkings(bytes: Uint8Array): Generator<Uint8Array[]> {
 }
 
 /**
- * Decodes `bytes` in every chunking of {@linkcode chunkings} and asserts
- * that each gives the same messages; returns them.
+ * Decodes `bytes` in every chunking of {@linkcode chunkings}, each with a
+ * decoder that copies its byte frames and with one that lends them
+ * (`borrow`), and asserts that every run gives the same messages,
+ * compared structurally (BigInts, typed arrays, maps, sets, nested
+ * values); returns them.
  *
  * @example Usage
  * ```ts
@@ -267,31 +303,113 @@ export function* chunkings(bytes: Uint8Array): Generator<Uint8Array[]> {
  * @param codec The codec.
  * @param bytes The bytes of a stream.
  * @returns The messages.
- * @throws {Error} When two chunkings disagree, or decoding fails.
+ * @throws {Error} When two runs disagree, or decoding fails.
  */
 export function decodeEveryChunking<T>(
   codec: Pick<Codec<T, unknown>, "decoder">,
   bytes: Uint8Array,
 ): T[] {
   let first: T[] | undefined;
-  let firstJson = "";
-  for (const chunks of chunkings(bytes)) {
-    const out: T[] = [];
-    const d = codec.decoder();
-    for (const c of chunks) d.decode(c, (m) => void out.push(m));
-    d.finish((m) => void out.push(m));
-    const json = JSON.stringify(
-      out,
-      (_k, v) => v instanceof Uint8Array ? Array.from(v) : v,
-    );
-    if (first === undefined) {
-      first = out;
-      firstJson = json;
-    } else if (json !== firstJson) {
-      throw new Error(
-        `Decoding differs by chunking: ${json} after ${chunks.length} chunks, expected ${firstJson}`,
-      );
+  for (const borrow of [false, true]) {
+    for (const chunks of chunkings(bytes)) {
+      const out = decodeChunks(codec, chunks, borrow);
+      if (first === undefined) {
+        first = out;
+      } else if (!sameValue(out, first)) {
+        throw new Error(
+          `Decoding differs by chunking: ${
+            show(out)
+          } after ${chunks.length} chunks${
+            borrow ? " (borrow)" : ""
+          }, expected ${show(first)}`,
+        );
+      }
     }
   }
   return first ?? [];
+}
+
+/**
+ * Decodes chunks with a new decoder. With `borrow`, a byte frame is a view
+ * valid until the next call: it is copied after the call that emitted it.
+ */
+function decodeChunks<T>(
+  codec: Pick<Codec<T, unknown>, "decoder">,
+  chunks: readonly Uint8Array[],
+  borrow: boolean,
+): T[] {
+  const out: T[] = [];
+  let from = 0;
+  const emit = (m: T) => void out.push(m);
+  const settle = () => {
+    for (; from < out.length; from++) {
+      const m = out[from];
+      if (m instanceof Uint8Array) out[from] = m.slice() as T;
+    }
+  };
+  const d = new StreamDecoder(codec, { borrow });
+  for (const c of chunks) {
+    d.decode(c, emit);
+    settle();
+  }
+  d.finish(emit);
+  settle();
+  return out;
+}
+
+/** Formats a value for a failure message. */
+function show(value: unknown): string {
+  return Deno.inspect(value, { depth: 8, iterableLimit: 64, compact: true });
+}
+
+/** Whether two values are equal, structurally. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object") {
+    return Number.isNaN(a) && Number.isNaN(b);
+  }
+  if (a === null || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  if (ArrayBuffer.isView(a)) {
+    const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const y = new Uint8Array(
+      (b as ArrayBufferView).buffer,
+      (b as ArrayBufferView).byteOffset,
+      (b as ArrayBufferView).byteLength,
+    );
+    return x.length === y.length && x.every((v, i) => v === y[i]);
+  }
+  if (a instanceof ArrayBuffer) {
+    return sameValue(new Uint8Array(a), new Uint8Array(b as ArrayBuffer));
+  }
+  if (a instanceof Date) return a.getTime() === (b as Date).getTime();
+  if (a instanceof Map) {
+    const m = b as Map<unknown, unknown>;
+    if (a.size !== m.size) return false;
+    for (const [k, v] of a) {
+      if (!m.has(k) || !sameValue(v, m.get(k))) return false;
+    }
+    return true;
+  }
+  if (a instanceof Set) {
+    const t = b as Set<unknown>;
+    if (a.size !== t.size) return false;
+    for (const v of a) if (!t.has(v)) return false;
+    return true;
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (
+      !Object.hasOwn(b, k) ||
+      !sameValue(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+      )
+    ) {
+      return false;
+    }
+  }
+  return true;
 }

@@ -12,11 +12,13 @@ import {
 import {
   type ByteBuffer,
   createCodec,
+  type DecodeInput,
   type Decoder,
   encodeAll,
   json,
   lengthPrefixed,
   lines,
+  mapCodec,
   raw,
   text,
 } from "./codec.ts";
@@ -179,6 +181,21 @@ Deno.test("`connectionPair()` passes connection and transport options to both en
   await b.close();
 });
 
+Deno.test("`connectionPair()` gives the second end its own options when given", async () => {
+  const [client, server] = connectionPair(
+    { codec: json<{ n: bigint | number }>(lines()) },
+    { codec: text(lines()), highWaterMark: 4 },
+  );
+  await client.send({ n: 1 });
+  assertEquals(await server.receive(), '{"n":1}');
+  // The second end's water mark, not the first's.
+  assertFalse(server.write('{"n":123456}'));
+  assert(client.write({ n: 2 }));
+  assertEquals(await client.receive(), { n: 123456 });
+  await client.close();
+  await server.close();
+});
+
 // ---------------------------------------------------------------------------
 // chunkings()
 
@@ -232,18 +249,20 @@ Deno.test("`decodeEveryChunking()` returns the messages of a sound codec", () =>
 });
 
 Deno.test("`decodeEveryChunking()` throws on a decoder that depends on the chunking", () => {
-  // A line decoder that forgets a partial line at the end of each chunk.
+  // A line decoder that forgets a partial line when it runs out of bytes.
   const forgetful = createCodec<string>({
     name: "forgetful lines",
     decoder: (): Decoder<string> => ({
-      buffered: 0,
-      dropped: 0,
-      decode(chunk, emit) {
-        const parts = new TextDecoder().decode(chunk).split("\n");
-        parts.pop(); // the bug: the tail should be kept for the next chunk
-        for (const p of parts) emit(p);
+      decode(input: DecodeInput) {
+        const at = input.indexOf(0x0a);
+        if (at === -1) {
+          input.skip(input.length); // the bug: the tail should be kept
+          return input.needMore();
+        }
+        const line = new TextDecoder().decode(input.take(at));
+        input.skip(1);
+        return line;
       },
-      finish() {},
     }),
     encoder: () => ({
       encodeInto(line: string, out: ByteBuffer) {
@@ -266,6 +285,25 @@ Deno.test("`decodeEveryChunking()` throws on a decoder that depends on the chunk
     Error,
     "Decoding differs by chunking",
   );
+});
+
+Deno.test("`decodeEveryChunking()` compares BigInts, typed arrays and nested values structurally", () => {
+  // Each line is a number that becomes a BigInt beside its bytes.
+  const bigints = mapCodec(lines(), {
+    name: "bigints",
+    decode: (frame: Uint8Array) => ({
+      n: BigInt(new TextDecoder().decode(frame)),
+      bytes: frame.slice(),
+      nested: [new Map([["k", new Set([1n])]])],
+    }),
+    encode: (m: { n: bigint }) => utf8.encode(String(m.n)),
+  });
+  const msgs = decodeEveryChunking(
+    bigints,
+    utf8.encode("1\n18446744073709551616\n"),
+  );
+  assertEquals(msgs.map((m) => m.n), [1n, 18446744073709551616n]);
+  assertEquals(msgs[1]!.bytes, utf8.encode("18446744073709551616"));
 });
 
 Deno.test("`decodeEveryChunking()` passes on the decoder's errors", () => {

@@ -44,9 +44,11 @@ import {
  * has scanned part of a frame may remember where it got to.
  *
  * A frame may be a view from `take()`: netkit copies a byte frame that is
- * a view of its buffer before handing it to a consumer that keeps it. A
- * message that holds views inside (an array of byte strings) must
- * `copy()` them instead.
+ * a view of its buffer before handing it to a consumer that keeps it (or
+ * gives the consumer the buffer's memory with a large frame, and starts a
+ * new buffer). A message that holds views inside (an array of byte
+ * strings) must `copy()` them instead; a decoder keeps no view between
+ * calls.
  *
  * @example A decoder of lines ending in CR LF, in a dozen lines
  * ```ts
@@ -109,6 +111,14 @@ export interface Decoder<T> {
   /** How many frames over the limit were dropped (`oversize: "skip"`). */
   readonly dropped?: number;
 }
+
+/**
+ * What a decoder does with a frame over its limit: `"error"` throws a
+ * {@linkcode FrameTooLargeError} once and skips the frame's bytes as they
+ * arrive (a connection then closes); `"skip"` drops the frame silently and
+ * counts it in {@linkcode Decoder.dropped}.
+ */
+export type OversizePolicy = "error" | "skip";
 
 /** The encoding half of a codec. */
 export interface Encoder<T> {
@@ -254,7 +264,11 @@ export function once<T>(make: () => T): () => T {
  * connection and a {@linkcode StreamDecoder} take. At the end of the stream
  * the decoder's `decodeEof` runs, and bytes it leaves unread throw
  * {@linkcode UnexpectedEofError}. A byte frame that is a view of the
- * buffer is copied unless `borrow`.
+ * buffer is copied unless `borrow` ({@linkcode ReadBuffer.own}: the frames
+ * of one read share one copy) — or, when it fills most of the buffer,
+ * the buffer hands its memory over with it
+ * ({@linkcode ReadBuffer.handOver}) and starts a new array: a large frame
+ * costs no copy.
  *
  * @typeParam T What the decoder yields.
  * @param decoder The decoder.
@@ -287,9 +301,9 @@ export function nextFrame<T>(
   }
   if (
     !borrow && frame instanceof Uint8Array &&
-    frame.buffer === input.data.buffer
+    frame.buffer === input.data.buffer && !input.handOver(frame)
   ) {
-    return frame.slice() as T;
+    return input.own(frame) as T;
   }
   return frame;
 }
@@ -347,6 +361,8 @@ export class StreamDecoder<T> {
   #decoder: Decoder<T>;
   #buf: ReadBuffer;
   #dropped = 0;
+  /** Frames emitted by the current call to `decode()`. */
+  #emitted = 0;
 
   /**
    * Constructs a new instance.
@@ -392,8 +408,42 @@ export class StreamDecoder<T> {
    */
   decode(chunk: Uint8Array, emit: (frame: T) => void): void {
     const buf = this.#buf;
-    buf.append(chunk);
-    this.#drain(emit);
+    const n = chunk.length;
+    this.#emitted = 0;
+    if (n === 0 && buf.length > 0) this.#drain(emit);
+    let off = 0;
+    while (off < n) {
+      // With borrow, the frames emitted in this call stay valid until the
+      // next: bytes then never move under them.
+      const keepViews = this.#borrow && this.#emitted > 0;
+      if (buf.length === 0) {
+        // Nothing held: decode straight from the chunk, and keep a copy
+        // of only what is left of it.
+        buf.lend(chunk, off);
+        try {
+          this.#drain(emit);
+        } finally {
+          buf.keep(keepViews);
+        }
+        break;
+      }
+      // A frame is under way: add what it still needs (or, when its size
+      // is unknown, a step as large as what is held), so that the rest of
+      // the chunk can again be decoded where it lies.
+      const want = buf.wanted - buf.length;
+      const step = Math.min(
+        n - off,
+        want > 0 ? want : Math.max(buf.length, 4096),
+      );
+      buf.append(chunk.subarray(off, off + step), keepViews);
+      off += step;
+      try {
+        this.#drain(emit);
+      } catch (err) {
+        buf.append(chunk.subarray(off), this.#borrow && this.#emitted > 0);
+        throw err;
+      }
+    }
     try {
       buf.checkLimit();
     } catch (err) {
@@ -428,6 +478,7 @@ export class StreamDecoder<T> {
     for (;;) {
       const frame = nextFrame(d, buf, borrow);
       if (frame === NEED_MORE) return;
+      this.#emitted++;
       emit(frame);
     }
   }

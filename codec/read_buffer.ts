@@ -43,7 +43,10 @@ export type NeedMore = typeof NEED_MORE;
  * frame.
  */
 export interface DecodeInput {
-  /** The buffer's whole array; the unread bytes are `data[start..end)`. */
+  /**
+   * The buffer's whole array; the unread bytes are `data[start..end)`. A
+   * decoder reads it and never writes to it: it may be the caller's chunk.
+   */
   readonly data: Uint8Array;
   /** Index in `data` of the first unread byte. */
   readonly start: number;
@@ -140,7 +143,7 @@ export interface ReadBufferOptions {
 }
 
 /** The default bound of a read buffer: 8 MiB frames with their header. */
-export const DEFAULT_READ_LIMIT = 8 * 1024 * 1024 + 65536;
+export const DEFAULT_READ_LIMIT: number = 8 * 1024 * 1024 + 65536;
 
 const EMPTY = new Uint8Array(0);
 
@@ -149,6 +152,26 @@ const EMPTY = new Uint8Array(0);
  * that goes quiet waits on at most this much memory.
  */
 const QUIET_READ = 16384;
+
+/**
+ * How far ahead of the bytes buffered the buffer grows for a frame whose
+ * size a decoder announced (`needMore(total)`): a header that claims 8 MiB
+ * costs at most this much (or as much again as is buffered) until its
+ * bytes arrive.
+ */
+const GROW_AHEAD = 65536;
+
+/**
+ * How many bytes {@linkcode ReadBuffer.own} copies at once for frames to
+ * share: a frame a consumer keeps keeps at most this much alive beside it.
+ */
+const SHARED_COPY = 65536;
+
+/**
+ * The smallest frame whose memory {@linkcode ReadBuffer.handOver} gives
+ * away instead of copying.
+ */
+const HAND_OVER_MIN = 16384;
 
 /**
  * A bounded byte buffer that a socket reads into and a decoder consumes
@@ -313,7 +336,8 @@ export class ReadBuffer implements DecodeInput {
 
   /**
    * Consumes `n` bytes and returns a view of them, valid until the next
-   * read into the buffer.
+   * read into the buffer (or, once {@linkcode ReadBuffer.own} has copied
+   * them, a view of that copy, valid for good).
    *
    * @param n How many bytes.
    * @returns The view.
@@ -321,6 +345,13 @@ export class ReadBuffer implements DecodeInput {
   take(n: number): Uint8Array {
     const s = this.start;
     this.#advance(n);
+    // Bytes that own() has already copied come from the copy: a consumer
+    // that keeps frames then needs no copy of its own.
+    const snap = this.#snap;
+    if (snap !== null && s >= this.#snapFrom && s + n <= this.#snapTo) {
+      const at = s - this.#snapFrom;
+      return snap.subarray(at, at + n);
+    }
     return this.data.subarray(s, s + n);
   }
 
@@ -379,14 +410,139 @@ export class ReadBuffer implements DecodeInput {
    * here: see {@linkcode ReadBuffer.checkLimit}.
    *
    * @param chunk The bytes.
+   * @param keepViews Leave the bytes already in the buffer where they are,
+   * so that views taken of them stay intact: when there is no room after
+   * the unread bytes, they move to a new array instead of to the front.
    */
-  append(chunk: Uint8Array): void {
+  append(chunk: Uint8Array, keepViews = false): void {
     const n = chunk.length;
     if (n === 0) return;
-    this.#room(this.end - this.start + n);
+    if (this.#lent !== null) this.keep(keepViews);
+    this.#room(this.end - this.start + n, keepViews);
     this.data.set(chunk, this.end);
     this.end += n;
   }
+
+  /**
+   * Lets a decoder read straight from a caller's chunk instead of a copy
+   * of it: the unread bytes become `chunk[from..)`. Only when nothing is
+   * unread; {@linkcode ReadBuffer.keep} must follow before the caller
+   * reuses the chunk, and before any other call that adds bytes.
+   *
+   * @param chunk The caller's bytes, not written to.
+   * @param from Where the unread bytes start in `chunk`.
+   * @throws {RangeError} Bytes are unread.
+   */
+  lend(chunk: Uint8Array, from = 0): void {
+    if (this.end > this.start) {
+      throw new RangeError(
+        `Cannot lend a chunk: ${this.length} bytes are unread`,
+      );
+    }
+    this.#consumedBefore += this.start - from;
+    this.#snap = null;
+    if (this.#lent === null) this.#lent = this.data;
+    this.data = chunk;
+    this.start = from;
+    this.end = chunk.length;
+  }
+
+  /**
+   * Copies the unread bytes of a lent chunk into the buffer's own memory
+   * (sized for the frame in progress, when the decoder said how large it
+   * is), so that the chunk can be reused. Does nothing when no chunk is
+   * lent.
+   *
+   * @param keepViews Leave intact the views taken of the buffer's own
+   * array before the chunk was lent: the bytes go to a new array.
+   */
+  keep(keepViews = false): void {
+    const lent = this.#lent;
+    if (lent === null) return;
+    this.#lent = null;
+    const unread = this.end - this.start;
+    const chunk = this.data;
+    this.#consumedBefore += this.start;
+    this.#snap = null;
+    if (unread === 0) {
+      this.data = lent;
+    } else {
+      const size = Math.max(unread, this.#wantAhead(unread), 64);
+      this.data = !keepViews && lent.length >= size
+        ? lent
+        : new Uint8Array(size);
+      this.data.set(chunk.subarray(this.start, this.end));
+    }
+    this.start = 0;
+    this.end = unread;
+  }
+
+  /**
+   * The array of the buffer while a chunk is lent (or `EMPTY` when it had
+   * none); `null` when no chunk is lent.
+   */
+  #lent: Uint8Array | null = null;
+
+  /**
+   * Gives the memory under `frame`, a view that `take()` returned, to the
+   * caller instead of having it copied, when the frame fills most of the
+   * buffer (a large frame read in one array sized for it): the buffer
+   * starts a new array with the bytes after the frame. The frame is then
+   * the caller's; nothing in the buffer refers to its memory.
+   *
+   * @param frame A view of the buffer's memory, of bytes consumed.
+   * @returns Whether the memory was handed over; if not, copy the frame.
+   */
+  handOver(frame: Uint8Array): boolean {
+    const data = this.data;
+    if (
+      frame.length < HAND_OVER_MIN || this.#lent !== null ||
+      frame.buffer !== data.buffer || frame.length * 2 < data.length ||
+      frame.byteOffset + frame.length > data.byteOffset + this.start
+    ) {
+      return false;
+    }
+    const unread = this.end - this.start;
+    this.#consumedBefore += this.start;
+    this.#snap = null;
+    this.data = unread === 0 ? EMPTY : data.slice(this.start, this.end);
+    this.start = 0;
+    this.end = unread;
+    return true;
+  }
+
+  /**
+   * Returns a copy of `view` (a view of the buffer's memory, from
+   * `take()`) that the caller may keep. Small frames share copies: the
+   * first copies the unread bytes from its start on (64 KiB of them, or
+   * the frame), and the next frames in those bytes are views of that copy,
+   * until bytes in the buffer move. Small frames then cost no allocation
+   * each (a consumer that keeps one keeps at most 64 KiB alive beside it).
+   *
+   * @param view A view of `data`, of bytes from `take()`.
+   * @returns A view of bytes that nothing writes to.
+   */
+  own(view: Uint8Array): Uint8Array {
+    const data = this.data;
+    const from = view.byteOffset - data.byteOffset;
+    const to = from + view.length;
+    let snap = this.#snap;
+    if (snap === null || from < this.#snapFrom || to > this.#snapTo) {
+      const until = Math.max(to, Math.min(this.end, from + SHARED_COPY));
+      snap = this.#snap = data.slice(from, until);
+      this.#snapFrom = from;
+      this.#snapTo = until;
+    }
+    return snap.subarray(from - this.#snapFrom, to - this.#snapFrom);
+  }
+
+  /**
+   * The copy that {@linkcode ReadBuffer.own} hands out views of, of
+   * `data[#snapFrom..#snapTo)`; null once bytes in `data` may move.
+   */
+  #snap: Uint8Array | null = null;
+  #snapFrom = 0;
+  #snapTo = 0;
 
   /**
    * Throws when the decoder, having asked for more bytes, needs more than
@@ -415,24 +571,28 @@ export class ReadBuffer implements DecodeInput {
    * @throws {FrameTooLargeError} The frame in progress exceeds `limit`.
    */
   space(): Uint8Array {
+    if (this.#lent !== null) this.keep();
     this.checkLimit();
     const unread = this.end - this.start;
     const read = this.#busy
       ? this.#readSize
       : Math.min(this.#readSize, QUIET_READ);
-    // Room for the whole frame in progress when its size is known, and for
-    // one read; never more than the bound.
-    const need = Math.max(this.#want, Math.min(unread + read, this.limit));
+    // Room for the frame in progress when its size is known (but never far
+    // ahead of the bytes that came: a header may lie), and for one read;
+    // never more than the bound.
+    const want = this.#wantAhead(unread);
+    const need = Math.max(want, Math.min(unread + read, this.limit));
     if (unread === 0 && this.data.length > 2 * need) {
       // The memory of a large frame or of a busy spell goes back.
       this.#consumedBefore += this.start;
+      this.#snap = null;
       this.data = new Uint8Array(need);
       this.start = this.end = 0;
     } else {
       this.#room(need);
     }
     const free = this.data.length - this.end;
-    const size = Math.min(free, Math.max(read, this.#want - unread));
+    const size = Math.min(free, Math.max(read, want - unread));
     this.#asked = size;
     return this.data.subarray(this.end, this.end + size);
   }
@@ -440,19 +600,36 @@ export class ReadBuffer implements DecodeInput {
   /** How many bytes the last `space()` offered. */
   #asked = 0;
 
-  /** Makes `data` hold `need` unread bytes from `start = 0` if it must. */
-  #room(need: number): void {
+  /**
+   * The unread bytes to make room for, of the frame in progress: what the
+   * decoder asked for, but at most `GROW_AHEAD` (or twice the unread
+   * bytes) beyond what is buffered.
+   */
+  #wantAhead(unread: number): number {
+    return Math.min(this.#want, unread + Math.max(GROW_AHEAD, unread));
+  }
+
+  /**
+   * Makes `data` hold `need` unread bytes from `start = 0` if it must;
+   * with `keepViews`, never by moving bytes within `data`.
+   */
+  #room(need: number, keepViews = false): void {
     const unread = this.end - this.start;
-    if (unread === 0) {
+    if (unread === 0 && !keepViews) {
       this.#consumedBefore += this.start;
       this.start = this.end = 0;
+      this.#snap = null;
     }
     if (this.start + need <= this.data.length) return;
-    if (need <= this.data.length) {
+    this.#snap = null;
+    if (need <= this.data.length && !keepViews) {
       this.data.copyWithin(0, this.start, this.end);
     } else {
       let cap = Math.max(64, this.data.length * 2);
       while (cap < need) cap *= 2;
+      // A frame of known size gets an array of its size: it can be handed
+      // over whole (see handOver()).
+      if (this.#want >= need) cap = Math.min(cap, this.#want);
       const next = new Uint8Array(cap);
       next.set(this.data.subarray(this.start, this.end));
       this.data = next;
@@ -480,6 +657,8 @@ export class ReadBuffer implements DecodeInput {
 
   /** Forgets every unread byte and the stream's end, and lets the memory go. */
   clear(): void {
+    this.#lent = null;
+    this.#snap = null;
     this.#consumedBefore = 0;
     this.data = EMPTY;
     this.start = this.end = 0;

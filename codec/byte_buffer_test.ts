@@ -1,0 +1,36 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+import { assertEquals, assertGreater } from "@std/assert";
+import { b, letters, toHex } from "./_test_helpers.ts";
+import { ByteBuffer, encodeAll, lengthPrefixed } from "../codec.ts";
+
+Deno.test("`ByteBuffer` appends, reserves, commits, grows and clears", () => {
+  const buf = new ByteBuffer(2);
+  assertEquals(buf.capacity, 2);
+  buf.append(b("ab"));
+  const view = buf.reserve(3);
+  assertEquals(view.length, 3);
+  view.set(b("cde"));
+  buf.commit(2);
+  assertEquals(buf.bytes(), b("abcd"));
+  assertEquals(buf.length, 4);
+  assertGreater(buf.capacity, 4);
+  buf.append(letters(1000));
+  assertEquals(buf.length, 1004);
+  assertEquals(buf.bytes().subarray(0, 4), b("abcd"));
+  buf.clear(64);
+  assertEquals(buf.length, 0);
+  assertEquals(buf.capacity, 64);
+  buf.append(b("z"));
+  assertEquals(buf.bytes(), b("z"));
+});
+
+Deno.test("`Encoder.encodeInto()` appends messages one after another to a shared buffer", () => {
+  const codec = lengthPrefixed({ lengthBytes: 1 });
+  const buf = new ByteBuffer(1);
+  const e = codec.encoder();
+  e.encodeInto(b("a"), buf);
+  e.encodeInto(b("bc"), buf);
+  assertEquals(toHex(buf.bytes()), "01 61 02 62 63");
+  assertEquals(encodeAll(codec, [b("a"), b("bc")]), buf.bytes());
+});
