@@ -102,7 +102,7 @@ Deno.test("examples/cluster.ts spreads connections across its workers and stops 
     clients.push(last);
     cluster.child.kill("SIGTERM");
     stopped = true;
-    assertEquals(await last.receive(), null);
+    assertEquals(await last.receive(), undefined);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     if (!stopped) {

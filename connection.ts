@@ -37,12 +37,19 @@
  * @module
  */
 
-import { ByteBuffer, type Codec, raw, StreamDecoder } from "./codec.ts";
+import { ByteBuffer, type Codec, raw } from "./codec.ts";
+import type { DecodeInput, NeedMore } from "./codec/read_buffer.ts";
+import { NEED_MORE } from "./codec/read_buffer.ts";
 import {
   ConnectionClosedError,
+  DecodeError,
+  FrameTooLargeError,
   type TimeoutError,
+  TlsError,
   toNetError,
+  UnexpectedEofError,
 } from "./errors.ts";
+import { END, FrameReader, type ReaderHost } from "./_frame_reader.ts";
 import type { WaterMarks } from "./flow.ts";
 import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
 import { Deadlines } from "./_deadlines.ts";
@@ -133,6 +140,16 @@ export interface TimeoutOptions {
   lingerTime?: number;
 }
 
+/** Options for {@linkcode Connection.readUntil} and {@linkcode Connection.readLine}. */
+export interface ReadUntilOptions {
+  /**
+   * The most bytes before the delimiter.
+   *
+   * @default {65536}
+   */
+  maxLength?: number;
+}
+
 /** Options for {@linkcode Connection}. */
 export interface ConnectionOptions<In, Out> extends TimeoutOptions {
   /**
@@ -167,14 +184,6 @@ export interface ConnectionOptions<In, Out> extends TimeoutOptions {
    */
   lowWaterMark?: number;
   /**
-   * The largest read buffer. The buffer starts small (512 bytes) and grows
-   * while reads fill it, so an idle connection holds little memory, and a
-   * busy one reads a whole 64 KiB frame with its header at once.
-   *
-   * @default {262144}
-   */
-  readBufferSize?: number;
-  /**
    * The peer's address to report instead of the socket's (the client's
    * real address read from a PROXY protocol header).
    *
@@ -191,18 +200,8 @@ export interface ConnectionOptions<In, Out> extends TimeoutOptions {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const MIN_READ_BUFFER = 512;
 
 function noop(): void {}
-
-function identity<T>(value: T): T {
-  return value;
-}
-
-/** A copy of a borrowed byte message, for a consumer that may keep it. */
-function ownMessage<T>(value: T): T {
-  return (value instanceof Uint8Array ? value.slice() : value) as T;
-}
 
 /**
  * The connections whose replies wait for the application to take the rest
@@ -258,17 +257,6 @@ function runMicroFlushes(): void {
 
 function queueMicroFlush(conn: { [microFlush](): void }): void {
   if (microFlushes.push(conn) === 1) queueMicrotask(runMicroFlushes);
-}
-
-/**
- * Where the decoder under way emits its messages: the queue of the
- * connection that called it. Decoding is synchronous, so one module-wide
- * function serves every connection.
- */
-let emitTarget: unknown[] = [];
-
-function emitToTarget(message: unknown): void {
-  emitTarget.push(message);
 }
 
 function undeferFlush(conn: { [sweepFlush](): void }): void {
@@ -334,6 +322,7 @@ class MessageReadable<T> extends ReadableStream<T> {
 interface PipeTarget<T> {
   write(message: T): boolean;
   drain(): Promise<void>;
+  flush(): Promise<void>;
   readonly closed: Promise<void>;
 }
 
@@ -361,11 +350,15 @@ type Settle<T> = (
 ) => void;
 
 /** The end of a stream of messages. */
-const END: IteratorResult<never, undefined> = Object.freeze({
+const END_RESULT: IteratorResult<never, undefined> = Object.freeze({
   done: true,
   value: undefined,
 });
-const DONE: Promise<IteratorResult<never, undefined>> = Promise.resolve(END);
+const DONE: Promise<IteratorResult<never, undefined>> = Promise.resolve(
+  END_RESULT,
+);
+const LF = new Uint8Array([10]);
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The iterator of a connection's `for await`: one small object. */
 class MessageIterator<T> implements AsyncIterator<T> {
@@ -420,10 +413,9 @@ function errorQuietly(
  */
 export class Connection<In = Uint8Array, Out = In>
   implements AsyncIterable<In>, AsyncDisposable {
-  readonly #t: Transport;
-  readonly #decoder: StreamDecoder<In>;
-  readonly #borrow: boolean;
-  readonly #encoderImpl;
+  #t: Transport;
+  readonly #reader: FrameReader<In>;
+  #encoderImpl;
   readonly #remoteAddr: Deno.Addr;
   readonly #stats: ConnectionStats;
   readonly #marks: WaterMarks;
@@ -431,24 +423,13 @@ export class Connection<In = Uint8Array, Out = In>
   readonly #deadlines: Deadlines | null;
   readonly #lingerTimeout: number;
   readonly #lingerTime: number;
-  readonly #maxRead: number;
-
-  // Reading.
-  #readBuf: Uint8Array;
-  #smallReads = 0;
-  #queue: In[] = [];
-  #queueHead = 0;
-  #readEof = false;
-  /** A socket read is under way. */
-  #reading = false;
-  /** The socket read under way, for a lingering close to wait for. */
-  #readInFlight: Promise<number | null> | null = null;
   /**
    * A lingering close owns the socket's read side: what the read under
    * way returns is discarded, and no read is started here any more.
    */
   #lingering = false;
-  #initial: Uint8Array | null;
+
+  // Reading.
   #faceInUse: "iterator" | "readable" | null = null;
   #readable: ReadableStream<In> | null = null;
   #readableController: ReadableStreamDefaultController<In> | null = null;
@@ -500,20 +481,12 @@ export class Connection<In = Uint8Array, Out = In>
     const codec = options.codec ??
       (raw() as unknown as Codec<In, Out>);
     this.#t = transport;
-    this.#borrow = options.borrow ?? false;
-    this.#decoder = new StreamDecoder(codec, { borrow: this.#borrow });
     this.#encoderImpl = codec.encoder();
     this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
     this.#marks = makeWaterMarks(options);
     const idle = checkTimeout(options.idleTimeout, "idleTimeout");
     const read = checkTimeout(options.readTimeout, "readTimeout");
     const write = checkTimeout(options.writeTimeout, "writeTimeout");
-    this.#maxRead = Math.max(
-      MIN_READ_BUFFER,
-      options.readBufferSize ?? 262144,
-    );
-    this.#readBuf = new Uint8Array(MIN_READ_BUFFER);
-    this.#initial = options.initialBytes?.length ? options.initialBytes : null;
     this.#stats = {
       bytesRead: 0,
       bytesWritten: 0,
@@ -531,16 +504,50 @@ export class Connection<In = Uint8Array, Out = In>
     this.#deadlines = idle > 0 || read > 0 || write > 0
       ? new Deadlines(idle, read, write, (err) => this.#expire(err))
       : null;
+    this.#reader = new FrameReader<In>(
+      this.#readerHost(),
+      codec.decoder(),
+      options.borrow ?? false,
+      options.initialBytes,
+    );
+  }
+
+  /** What the frame reader asks of this connection. */
+  #readerHost(): ReaderHost {
+    const deadlines = this.#deadlines;
+    const stats = this.#stats;
+    // deno-lint-ignore no-this-alias
+    const conn = this;
+    return {
+      read: (p) => this.#t.read(p),
+      beforeRead: () => this.#flushSoon(),
+      readWait: () => deadlines?.readWait(),
+      bytesRead: (n) => {
+        // A read's completion starts a task: replies deferred before it
+        // are stuck behind an application that stopped taking messages.
+        flushStalled();
+        stats.bytesRead += n;
+        deadlines?.activity();
+      },
+      messageRead: () => {
+        stats.messagesRead++;
+        deadlines?.readDone();
+      },
+      readEnded: () => {
+        deadlines?.readDone();
+        this.#maybeFinish();
+      },
+      get isClosed() {
+        return conn.#closedSettled;
+      },
+      readFailed: (err) => this.#fail(err),
+    };
   }
 
   /** Reads no more from the socket (a server's graceful shutdown). */
   [stopReading](): void {
-    this.#readStopped = true;
-    this.#serveWaiters();
+    this.#reader.stop();
   }
-
-  /** Set by a server's graceful shutdown: read no more from the socket. */
-  #readStopped = false;
 
   /** The local address of the socket. */
   get localAddr(): Deno.Addr {
@@ -575,7 +582,7 @@ export class Connection<In = Uint8Array, Out = In>
    * when it closed cleanly.
    */
   get error(): Error | null {
-    return this.#error;
+    return this.#error ?? this.#reader.error;
   }
 
   /**
@@ -610,17 +617,20 @@ export class Connection<In = Uint8Array, Out = In>
   // Reading
 
   /**
-   * Receives the next message, or `null` at the end of the stream.
+   * Receives the next message, or `undefined` at the end of the stream (a
+   * decoder never yields `undefined`, so a message whose value is `null`,
+   * such as JSON's `null` or RESP's nil, is told apart from the end).
    *
-   * @returns The message, or `null` after the peer's EOF.
+   * @returns The message, or `undefined` after the peer's EOF.
    * @throws {UnexpectedEofError} The stream ended inside a frame.
-   * @throws {FrameTooLargeError | DecodeError} The peer sent bad bytes;
-   * the connection is aborted.
+   * @throws {FrameTooLargeError | DecodeError} The peer sent bad bytes:
+   * every message before them was received first; the read side is done,
+   * and the connection can still send (an error reply) before it closes.
    * @throws {TimeoutError} A read or idle timeout ended the connection.
    */
-  async receive(): Promise<In | null> {
+  async receive(): Promise<In | undefined> {
     const r = await this.#next();
-    return r.done ? null : r.value;
+    return r.done ? undefined : r.value;
   }
 
   /**
@@ -640,7 +650,7 @@ export class Connection<In = Uint8Array, Out = In>
 
   /**
    * The received messages as a web stream. Use either this or the async
-   * iterator, not both.
+   * iterator, not both. Its byte messages are always copies.
    */
   get readable(): ReadableStream<In> {
     if (this.#readable) return this.#readable;
@@ -650,28 +660,19 @@ export class Connection<In = Uint8Array, Out = In>
         this.#readableController = controller;
       },
       pull: async (controller) => {
-        // The consumer took every message handed out: replies go now.
-        this.#handedOut = false;
         this.#pulling = true;
-        let r: IteratorResult<In>;
+        let r: In | typeof END;
         try {
-          r = await this.#next();
+          r = await this.#reader.next(false);
         } finally {
           this.#pulling = false;
         }
-        if (r.done) {
+        if (r === END) {
+          this.#flushSoon();
           controller.close();
           return;
         }
-        const own = this.#borrow ? ownMessage : identity;
-        controller.enqueue(own(r.value));
-        // Hand over the rest of this read's messages in the same pull.
-        while (this.#queueHead < this.#queue.length) {
-          controller.enqueue(own(this.#shift()));
-        }
-        // Until the next pull, replies to them are coalesced as if they
-        // were still queued here.
-        this.#handedOut = true;
+        controller.enqueue(r);
       },
       cancel: (reason) => {
         this.abort(reason);
@@ -741,7 +742,7 @@ export class Connection<In = Uint8Array, Out = In>
     preventAbort: boolean,
   ): Promise<void> {
     const controller = this.#readableController!;
-    this.#handedOut = false;
+    const frames = this.#reader;
     // Another connection ending while this one waits for bytes ends the
     // pipe then, not at the next message. (Piped into itself, the end of
     // the connection ends the reading too.)
@@ -769,24 +770,29 @@ export class Connection<In = Uint8Array, Out = In>
         }
         if (!to.write(r.value)) await to.drain();
       }
-      while (!ended && destError === null) {
-        let r: IteratorResult<In>;
+      // Each message is encoded by the destination before the next is
+      // decoded, so it may be a view of the read buffer.
+      pump: while (!ended && destError === null) {
+        let m: In | typeof END | NeedMore;
         try {
-          r = await this.#next();
+          m = await frames.next(true);
         } catch (err) {
           sourceError = err;
           break;
         }
-        if (r.done) {
-          ended = true;
-          break;
-        }
-        // Every message of this read, each written as it is taken.
-        let m = r.value;
-        for (;;) {
+        // Every message buffered, each written as it is decoded.
+        while (m !== NEED_MORE) {
+          if (m === END) {
+            ended = true;
+            break pump;
+          }
           if (!to.write(m)) await to.drain();
-          if (this.#queueHead === this.#queue.length) break;
-          m = this.#shift();
+          try {
+            m = frames.poll(true);
+          } catch (err) {
+            sourceError = err;
+            break pump;
+          }
         }
       }
     } catch (err) {
@@ -805,10 +811,20 @@ export class Connection<In = Uint8Array, Out = In>
     if (sourceError !== null) {
       errorQuietly(controller, sourceError);
       reader.releaseLock();
-      if (preventAbort) writer.releaseLock();
-      else await writer.abort(sourceError).catch(noop);
+      // Nothing reads this connection any more: it closes, flushing what
+      // it was sent to write.
+      if (to as unknown !== this) void this.close();
+      if (preventAbort) {
+        writer.releaseLock();
+      } else {
+        // The messages before the bad bytes were accepted: they go out
+        // before the abort.
+        await to.flush().catch(noop);
+        await writer.abort(sourceError).catch(noop);
+      }
       throw sourceError;
     }
+    this.#flushSoon();
     try {
       controller.close();
     } catch {
@@ -828,202 +844,268 @@ export class Connection<In = Uint8Array, Out = In>
     this.#faceInUse = face;
   }
 
-  #shift(): In {
-    const value = this.#queue[this.#queueHead]!;
-    this.#queue[this.#queueHead++] = undefined as In;
-    if (this.#queueHead === this.#queue.length) {
-      this.#queue.length = 0;
-      this.#queueHead = 0;
-    }
-    return value;
-  }
-
+  /** The next message as an iterator result. */
   #next(): Promise<IteratorResult<In>> {
-    if (this.#queueHead < this.#queue.length) {
-      return Promise.resolve({ done: false, value: this.#shift() });
-    }
-    // Every message of the last read has been taken: the replies to them
-    // go out now, in one write.
-    this.#flushSoon();
-    let r: IteratorResult<In> | null;
+    let r: In | typeof END | NeedMore;
     try {
-      r = this.#poll();
+      r = this.#reader.poll();
     } catch (err) {
+      this.#flushSoon();
       return Promise.reject(err);
     }
-    if (r !== null) return Promise.resolve(r);
-    // Only the resolving function is kept: a failure resolves the reader
-    // with a rejected promise, and an idle connection holds one function
-    // less.
-    return new Promise<IteratorResult<In>>((resolve) => {
-      if (this.#waitResolve === null) this.#waitResolve = resolve;
-      else (this.#moreWaiters ??= []).push(resolve);
-      if (!this.#reading) this.#startRead();
+    if (r === NEED_MORE) {
+      return this.#reader.wait(this.#iteratorStep) as Promise<
+        IteratorResult<In>
+      >;
+    }
+    if (r === END) {
+      // Replies to the last messages go out now.
+      this.#flushSoon();
+      return DONE;
+    }
+    return Promise.resolve({ done: false, value: r });
+  }
+
+  /** The step of a reader waiting for the next message. */
+  readonly #iteratorStep = (): IteratorResult<In> | NeedMore => {
+    const r = this.#reader.poll();
+    if (r === NEED_MORE) return NEED_MORE;
+    if (r === END) {
+      this.#flushSoon();
+      return END_RESULT;
+    }
+    return { done: false, value: r };
+  };
+
+  // -------------------------------------------------------------------------
+  // Procedural reads
+
+  /**
+   * Reads with a one-off decode step over the connection's read buffer:
+   * the step returns a value after consuming its bytes, or
+   * `input.needMore(n)`. It shares the buffer with the codec, so procedural
+   * reads and messages can follow each other at message boundaries
+   * without losing a byte. The `read*` methods are built on it.
+   *
+   * @example Read a RESP-style header line, then a bulk of its length
+   * ```ts
+   * import { Connection } from "@netkit/net";
+   * import { connectionPair } from "@netkit/net/testing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const [a, b] = connectionPair();
+   * await a.send(new TextEncoder().encode("$5\r\nhello\r\n"));
+   * const header = await b.readLine();
+   * const body = await b.readExactly(Number(header!.slice(1)) + 2);
+   * assertEquals(new TextDecoder().decode(body.subarray(0, 5)), "hello");
+   * await a.close();
+   * await b.close();
+   * ```
+   *
+   * @typeParam T What the step yields.
+   * @param decode The step.
+   * @returns What the step yields.
+   * @throws {UnexpectedEofError} The stream ended before the step was done
+   * (`remaining` says how many bytes were left).
+   */
+  readWith<T>(decode: (input: DecodeInput) => T | NeedMore): Promise<T> {
+    return this.#reader.read(decode);
+  }
+
+  /**
+   * Reads exactly `n` bytes.
+   *
+   * @param n How many bytes.
+   * @returns A new array of `n` bytes.
+   * @throws {UnexpectedEofError} The stream ended first.
+   * @throws {RangeError} `n` is not a non-negative integer, or is over the
+   * read buffer's bound.
+   */
+  readExactly(n: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot read: the byte count must be a non-negative integer, received ${n}`,
+        ),
+      );
+    }
+    return this.#reader.read((input) =>
+      input.length >= n ? input.copy(n) : input.needMore(n)
+    );
+  }
+
+  /**
+   * Reads up to and including a delimiter, returning the bytes before it.
+   *
+   * @param delimiter The delimiter (a string is UTF-8).
+   * @param options The most bytes before the delimiter.
+   * @returns A new array of the bytes before the delimiter.
+   * @throws {FrameTooLargeError} No delimiter within `maxLength` bytes (the
+   * bytes stay buffered).
+   * @throws {UnexpectedEofError} The stream ended first.
+   */
+  readUntil(
+    delimiter: Uint8Array | string,
+    options: ReadUntilOptions = {},
+  ): Promise<Uint8Array> {
+    const delim = typeof delimiter === "string"
+      ? new TextEncoder().encode(delimiter)
+      : delimiter;
+    const max = options.maxLength ?? 65536;
+    if (delim.length === 0) {
+      return Promise.reject(
+        new TypeError("Cannot read: the delimiter is empty"),
+      );
+    }
+    let from = 0;
+    return this.#reader.read((input) => {
+      const at = input.indexOf(delim, from);
+      if (at === -1) {
+        if (input.length - delim.length + 1 > max) {
+          throw new FrameTooLargeError(input.length, max, {
+            message:
+              `Cannot read: no delimiter within maxLength ${max} bytes (${input.length} buffered)`,
+          });
+        }
+        from = Math.max(0, input.length - delim.length + 1);
+        return input.needMore();
+      }
+      if (at > max) {
+        throw new FrameTooLargeError(at, max, { limitName: "maxLength" });
+      }
+      const bytes = input.copy(at);
+      input.skip(delim.length);
+      return bytes;
     });
   }
 
   /**
-   * The next message or the end of the stream if either is known without
-   * reading; `null` when a socket read must come first.
+   * Reads a line ending in LF or CR LF, as UTF-8 text without its ending;
+   * `undefined` at the end of the stream.
    *
-   * @throws The error that ended the connection.
+   * @param options The most bytes in the line.
+   * @returns The line, or `undefined` after the peer's EOF.
+   * @throws {FrameTooLargeError} The line is longer than `maxLength`.
+   * @throws {UnexpectedEofError} The stream ended inside a line.
+   * @throws {DecodeError} The line is not valid UTF-8.
    */
-  #poll(): IteratorResult<In> | null {
-    for (;;) {
-      if (this.#queueHead < this.#queue.length) {
-        return { done: false, value: this.#shift() };
-      }
-      if (this.#error) throw this.#error;
-      if (this.#readEof || this.#closedSettled) return END;
-      if (this.#initial !== null) {
-        // Bytes read before the connection was made.
-        this.#decodeInitial();
-        continue;
-      }
-      if (this.#readStopped) return END;
-      return null;
-    }
-  }
-
-  /** Hands what is known now to the readers waiting; reads for the rest. */
-  #serveWaiters(): void {
-    while (this.#waitResolve !== null) {
-      let r: IteratorResult<In> | null;
-      try {
-        r = this.#poll();
-      } catch (err) {
-        const waiters = [this.#waitResolve, ...this.#moreWaiters ?? []];
-        this.#waitResolve = null;
-        this.#moreWaiters = null;
-        for (const resolve of waiters) resolve(Promise.reject(err));
-        return;
-      }
-      if (r === null) {
-        if (!this.#reading) this.#startRead();
-        return;
-      }
-      const resolve = this.#waitResolve;
-      this.#waitResolve = this.#moreWaiters?.shift() ?? null;
-      resolve(r);
-    }
-  }
-
-  /** The first reader waiting for a message, if any. */
-  #waitResolve: Settle<In> | null = null;
-  /** Readers waiting behind the first (concurrent `receive()` calls). */
-  #moreWaiters: Array<Settle<In>> | null = null;
-
-  #decodeInitial(): void {
-    const initial = this.#initial!;
-    this.#initial = null;
-    const before = this.#queue.length;
+  async readLine(
+    options: ReadUntilOptions = {},
+  ): Promise<string | undefined> {
+    let bytes: Uint8Array;
     try {
-      emitTarget = this.#queue;
-      this.#decoder.decode(initial, emitToTarget);
+      bytes = await this.readUntil(LF, options);
     } catch (err) {
-      // Messages decoded before a bad frame are still delivered first.
-      this.#fail(err instanceof Error ? err : toNetError(err));
+      if (err instanceof UnexpectedEofError && err.remaining === 0) {
+        return undefined;
+      }
+      throw err;
     }
-    this.#stats.messagesRead += this.#queue.length - before;
-  }
-
-  /** The readable face handed out messages its consumer has not all taken. */
-  #handedOut = false;
-
-  /**
-   * Starts one socket read; when it has been decoded or has failed (the
-   * error is recorded), the waiting readers are served.
-   */
-  #startRead(): void {
-    this.#deadlines?.readWait();
-    this.#reading = true;
-    const read = this.#t.read(this.#readBuf);
-    this.#readInFlight = read;
-    read.then(this.#onReadSettled, this.#onReadSettled);
+    const end = bytes.length > 0 && bytes[bytes.length - 1] === 13
+      ? bytes.length - 1
+      : bytes.length;
+    try {
+      return UTF8.decode(bytes.subarray(0, end));
+    } catch (err) {
+      throw new DecodeError(
+        `Cannot read line: invalid UTF-8 in ${end} bytes`,
+        { cause: err },
+      );
+    }
   }
 
   /**
-   * Both outcomes of a socket read, in one callback (an idle connection
-   * holds one function less): a transport's read fulfils with a count or
-   * null and rejects with an error.
+   * Reads an unsigned integer of `width` bytes.
+   *
+   * @param width 1 to 6 bytes (8 when the value stays under 2⁵³).
+   * @param littleEndian Low byte first.
+   * @returns The value.
+   * @throws {UnexpectedEofError} The stream ended first.
    */
-  readonly #onReadSettled = (r: unknown): void => {
-    if (this.#lingering) {
-      // Handed over to the lingering close: its bytes are discarded.
-      this.#reading = false;
-      return;
-    }
-    if (typeof r === "number" || r === null) this.#onRead(r);
-    else this.#onReadError(r);
-  };
+  readUint(
+    width: 1 | 2 | 3 | 4 | 6 | 8,
+    littleEndian = false,
+  ): Promise<number> {
+    return this.#reader.read((input) => {
+      if (input.length < width) return input.needMore(width);
+      const v = input.readUint(0, width, littleEndian);
+      input.skip(width);
+      return v;
+    });
+  }
 
-  #onRead(n: number | null): void {
-    // A read's completion starts a task: replies deferred before it are
-    // stuck behind an application that stopped taking messages.
-    flushStalled();
-    this.#reading = false;
+  /**
+   * Switches to another codec at a message boundary: the bytes already
+   * buffered are decoded by the new codec, none is lost. For protocols
+   * that change framing (a line handshake, then binary frames).
+   *
+   * @example Lines, then length-prefixed frames
+   * ```ts
+   * import { lengthPrefixed, lines, text } from "@netkit/net";
+   * import { connectionPair } from "@netkit/net/testing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const [a, b] = connectionPair({ codec: text(lines()) });
+   * await a.send("HELLO");
+   * const bin = a.setCodec(lengthPrefixed());
+   * await bin.send(new Uint8Array([1, 2, 3]));
+   * assertEquals(await b.receive(), "HELLO");
+   * const frames = b.setCodec(lengthPrefixed());
+   * assertEquals(await frames.receive(), new Uint8Array([1, 2, 3]));
+   * await a.close();
+   * await b.close();
+   * ```
+   *
+   * @typeParam I What the new codec decodes.
+   * @typeParam O What the new codec encodes.
+   * @param codec The new codec.
+   * @returns This connection, typed for the new codec.
+   */
+  setCodec<I, O = I>(codec: Codec<I, O>): Connection<I, O> {
+    const self = this as unknown as Connection<I, O>;
+    self.#reader.setDecoder(codec.decoder());
+    self.#encoderImpl = codec.encoder();
+    return self;
+  }
+
+  /**
+   * Upgrades a plain TCP client connection to TLS (STARTTLS): after the
+   * plaintext exchange that asks for it, what was sent is flushed and the
+   * socket is handed to `Deno.startTls`. No bytes may be buffered unread
+   * and no read may be under way (the peer's TLS bytes must reach TLS).
+   *
+   * @param options As `Deno.startTls` takes them.
+   * @returns A promise that resolves once the handshake is done.
+   * @throws {TypeError} The transport is not a plain TCP connection, bytes
+   * are buffered, or a read is under way.
+   * @throws {TlsError} The handshake failed.
+   */
+  async startTls(options: Deno.StartTlsOptions = {}): Promise<void> {
+    const t = this.#t;
+    if ("handshake" in t || !("setNoDelay" in t)) {
+      throw new TypeError(
+        "Cannot start TLS: the connection is not a plain TCP connection",
+      );
+    }
+    if (this.#reader.reading || this.#reader.buffer.length > 0) {
+      throw new TypeError(
+        `Cannot start TLS: ${this.#reader.buffer.length} bytes are buffered or a read is under way; upgrade right after the reply that agrees to it`,
+      );
+    }
+    await this.flush();
+    let tls: Deno.TlsConn;
     try {
-      if (this.#error === null) this.#decodeRead(n);
+      tls = await Deno.startTls(t as Deno.TcpConn, options);
+      await tls.handshake();
     } catch (err) {
-      // Messages decoded before a bad frame are still delivered first.
-      this.#fail(err instanceof Error ? err : toNetError(err));
+      const error = err instanceof TlsError ? err : new TlsError(
+        `Cannot start TLS: ${err instanceof Error ? err.message : err}`,
+        { cause: err },
+      );
+      this.#fail(error);
+      throw error;
     }
-    this.#serveWaiters();
-  }
-
-  #onReadError(err: unknown): void {
-    this.#reading = false;
-    if (this.#error === null) {
-      if (this.#closedSettled) {
-        // Closed here while the read was pending: the stream ends.
-        try {
-          this.#decodeRead(null);
-        } catch {
-          // A partial frame at a local close is not an error to report.
-        }
-      } else {
-        this.#fail(toNetError(err, "Cannot read from connection"));
-      }
-    }
-    this.#serveWaiters();
-  }
-
-  #decodeRead(n: number | null): void {
-    const emit: (m: In) => void = emitToTarget;
-    emitTarget = this.#queue;
-    if (n === null) {
-      this.#readEof = true;
-      this.#deadlines?.readDone();
-      const before = this.#queue.length;
-      this.#decoder.finish(emit);
-      this.#stats.messagesRead += this.#queue.length - before;
-      this.#maybeFinish();
-      return;
-    }
-    this.#stats.bytesRead += n;
-    const deadlines = this.#deadlines;
-    deadlines?.activity();
-    const before = this.#queue.length;
-    this.#decoder.decode(this.#readBuf.subarray(0, n), emit);
-    const got = this.#queue.length - before;
-    this.#stats.messagesRead += got;
-    if (got > 0) deadlines?.readDone();
-    this.#adaptReadBuffer(n);
-  }
-
-  #adaptReadBuffer(n: number): void {
-    const size = this.#readBuf.length;
-    if (n === size && size < this.#maxRead) {
-      this.#readBuf = new Uint8Array(Math.min(size * 2, this.#maxRead));
-      this.#smallReads = 0;
-    } else if (n < size / 4 && size > MIN_READ_BUFFER) {
-      if (++this.#smallReads >= 8) {
-        this.#readBuf = new Uint8Array(size / 2);
-        this.#smallReads = 0;
-      }
-    } else {
-      this.#smallReads = 0;
-    }
+    this.#t = tls;
   }
 
   // -------------------------------------------------------------------------
@@ -1052,12 +1134,18 @@ export class Connection<In = Uint8Array, Out = In>
       this.#spare = null;
     }
     const before = out.length;
-    this.#encoderImpl.encodeInto(message, out);
+    try {
+      this.#encoderImpl.encodeInto(message, out);
+    } catch (err) {
+      // A message the codec refuses leaves nothing behind.
+      out.truncate(before);
+      throw err;
+    }
     const added = out.length - before;
     this.#stats.messagesWritten++;
     this.#marks.add(added);
     if (!this.#writing) {
-      if (this.#queueHead === this.#queue.length && !this.#handedOut) {
+      if (!this.#reader.inBatch) {
         // Messages queued in this tick go out together, in one write.
         if (!this.#flushQueued) {
           this.#flushQueued = true;
@@ -1274,33 +1362,36 @@ export class Connection<In = Uint8Array, Out = In>
       await this.#closeWriteRequested.catch(noop);
     }
     if (this.#closedSettled || this.#error !== reason) {
-      this.#finish(reason);
+      this.#finish(reason ?? this.#reader.error);
       return;
     }
-    this.#stopForLinger();
+    const pending = this.#stopForLinger();
     const bounds = {
       lingerTimeout: this.#lingerTimeout,
       lingerTime: this.#lingerTime,
     };
     const finSent = this.#writeClosed || await sendFin(this.#t, bounds);
     this.#writeClosed = true;
-    if (!finSent || this.#readEof || this.#closedSettled) {
-      this.#finish(reason);
+    // A peer that sent bytes it could not decode did not end cleanly,
+    // even though the replies owed to it were flushed.
+    const ending = reason ?? this.#reader.error;
+    if (!finSent || this.#reader.buffer.eof || this.#closedSettled) {
+      this.#finish(ending);
       return;
     }
     // The read under way, if any, is the linger's first.
-    const pending = this.#reading ? this.#readInFlight : null;
-    void drainInput(this.#t, pending, bounds).then(() => this.#finish(reason));
+    void drainInput(this.#t, pending, bounds).then(() => this.#finish(ending));
   }
 
   /**
    * Hands the socket's read side over to the linger: readers get the
-   * messages already decoded, then the end; no deadline fires any more.
+   * messages already buffered, then the end; no deadline fires any more.
+   * Returns the socket read under way, which the linger takes over.
    */
-  #stopForLinger(): void {
+  #stopForLinger(): Promise<number | null> | null {
     this.#lingering = true;
     this.#deadlines?.stop();
-    this[stopReading]();
+    return this.#reader.linger();
   }
 
   /**
@@ -1317,6 +1408,7 @@ export class Connection<In = Uint8Array, Out = In>
       return;
     }
     this.#error = err;
+    this.#reader.fail(err);
     this.#closing = this.#closeGracefully(err);
   }
 
@@ -1348,12 +1440,13 @@ export class Connection<In = Uint8Array, Out = In>
   #fail(err: Error): void {
     if (this.#closedSettled || err === this.#error) return;
     this.#error ??= err;
+    this.#reader.fail(this.#error);
     this.#finish(this.#error);
   }
 
   /** Closes the socket once both directions are done. */
   #maybeFinish(): void {
-    if (this.#readEof && this.#writeClosed) this.#finish(null);
+    if (this.#reader.buffer.eof && this.#writeClosed) this.#finish(null);
   }
 
   #finish(err: Error | null): void {

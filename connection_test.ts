@@ -59,7 +59,7 @@ Deno.test("`Connection` sends, receives and closes cleanly", async () => {
   assertEquals(await b.receive(), "two");
   assertEquals(await b.receive(), "three");
   await a.close();
-  assertEquals(await b.receive(), null);
+  assertEquals(await b.receive(), undefined);
   await b.close();
   await a.closed;
   await b.closed;
@@ -108,7 +108,7 @@ Deno.test("`Connection` throws ConnectionClosedError on operations after close",
   await assertRejects(() => a.flush(), ConnectionClosedError);
   await assertRejects(() => a.drain(), ConnectionClosedError);
   await assertRejects(() => a.closeWrite(), ConnectionClosedError);
-  assertEquals(await a.receive(), null);
+  assertEquals(await a.receive(), undefined);
   assertFalse(a.writableNow);
   await b.close();
 });
@@ -117,7 +117,7 @@ Deno.test("`Connection.write()` throws ConnectionClosedError after closeWrite()"
   const [a, b] = connectionPair({ codec: text(lines()) });
   await a.closeWrite();
   assertThrows(() => a.write("late"), ConnectionClosedError, "write side");
-  assertEquals(await b.receive(), null);
+  assertEquals(await b.receive(), undefined);
   await b.close();
   await a.close();
 });
@@ -130,7 +130,7 @@ Deno.test("`Connection.closed` rejects with the reason after abort()", async () 
   assertStrictEquals(err, reason);
   assertStrictEquals(a.error, reason);
   // The peer sees the stream end.
-  assertEquals(await b.receive(), null);
+  assertEquals(await b.receive(), undefined);
   await b.close();
   // Aborting again changes nothing.
   a.abort(new Error("Again"));
@@ -217,7 +217,7 @@ Deno.test("`Connection.writable` sends each chunk and half-closes on close", asy
   await b.send("reply");
   assertEquals(await a.receive(), "reply");
   await b.close();
-  assertEquals(await a.receive(), null);
+  assertEquals(await a.receive(), undefined);
   await a.closed;
   assertStrictEquals(a.error, null);
 });
@@ -318,8 +318,8 @@ Deno.test("`Connection.readable.pipeTo(writable)` aborts the destination and rej
   // The message before the bad frame went through; then the abort.
   assertEquals(await consumer.receive(), new Uint8Array([1]));
   assertStrictEquals(await assertRejects(() => outbound.closed), err);
-  await assertRejects(() => inbound.closed, FrameTooLargeError);
   await producer.close();
+  await assertRejects(() => inbound.closed, FrameTooLargeError);
   await consumer.close();
 });
 
@@ -666,6 +666,17 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Reads a transport to its EOF and returns every byte. */
+async function readAll(t: Transport): Promise<Uint8Array> {
+  const parts: number[] = [];
+  const buf = new Uint8Array(4096);
+  for (;;) {
+    const n = await t.read(buf);
+    if (n === null) return new Uint8Array(parts);
+    parts.push(...buf.subarray(0, n));
+  }
+}
+
 /** Reads from a raw socket until EOF or an error; never throws. */
 async function readAllOf(
   conn: Deno.Conn,
@@ -734,7 +745,7 @@ Deno.test("`Connection.close()` lingers on the read already pending, never two r
   assertEquals(counts.inFlight, 1);
   await conn.close();
   // The reader gets the end; the linger took over the read.
-  assertEquals(await receiving, null);
+  assertEquals(await receiving, undefined);
   assert(await stillPending(conn.closed, 20), "Closed before the peer did");
   // The peer sends more, then closes: all of it is discarded.
   await writeAll(tb, utf8.encode("late\nlater\n"));
@@ -751,7 +762,7 @@ Deno.test("`Connection.closed` settles lingerTimeout after the peer's last byte 
   await a.close();
   assert(a.isClosed);
   // b reads the FIN, and never closes.
-  assertEquals(await b.receive(), null);
+  assertEquals(await b.receive(), undefined);
   await a.closed;
   const elapsed = performance.now() - start;
   assertGreaterOrEqual(elapsed, 95);
@@ -764,7 +775,7 @@ Deno.test("`Connection` with `lingerTimeout: 0` closes right after the FIN", asy
   const [a, b] = connectionPair({ lingerTimeout: 0 });
   await a.close();
   await a.closed;
-  assertEquals(await b.receive(), null);
+  assertEquals(await b.receive(), undefined);
   await b.close();
 });
 
@@ -965,8 +976,11 @@ Deno.test("`Connection.receive()` serves concurrent readers in order, and fails 
   await writeAll(tb, new Uint8Array([0, 0, 0x03, 0xe8])); // length 1000
   await assertRejects(() => third, FrameTooLargeError);
   await assertRejects(() => fourth, FrameTooLargeError);
-  await assertRejects(() => conn.closed, FrameTooLargeError);
+  // The read side is done; the owner closes, and the connection did not
+  // end cleanly.
+  await conn.close();
   tb.close();
+  await assertRejects(() => conn.closed, FrameTooLargeError);
 });
 
 Deno.test("`Connection.receive()` rejects every waiting reader when the transport's read fails", async () => {
@@ -1018,10 +1032,16 @@ Deno.test("`Connection` delivers messages before a bad frame, then fails with Fr
   const err = await assertRejects(() => conn.receive(), FrameTooLargeError);
   assertEquals((err as FrameTooLargeError).length, 1000);
   assertEquals((err as FrameTooLargeError).limit, 16);
-  await assertRejects(() => conn.closed, FrameTooLargeError);
-  // The connection is closed: the peer reads EOF.
-  assertEquals(await tb.read(new Uint8Array(8)), null);
+  // The write side is still open for an error reply; then the owner closes
+  // and the peer reads the reply and EOF.
+  await conn.send(utf8.encode("bad frame"));
+  await conn.close();
+  assertEquals(
+    await readAll(tb),
+    encodeAll(codec, [utf8.encode("bad frame")]),
+  );
   tb.close();
+  await assertRejects(() => conn.closed, FrameTooLargeError);
 });
 
 // ---------------------------------------------------------------------------
@@ -1074,8 +1094,9 @@ Deno.test("`Connection` delivers the good frames of initialBytes, then fails on 
   const conn = new Connection(ta, { codec, initialBytes });
   assertEquals(await conn.receive(), utf8.encode("ok"));
   await assertRejects(() => conn.receive(), FrameTooLargeError);
-  await assertRejects(() => conn.closed, FrameTooLargeError);
+  await conn.close();
   tb.close();
+  await assertRejects(() => conn.closed, FrameTooLargeError);
 });
 
 Deno.test("`Connection.remoteAddr` reports the remoteAddr option instead of the transport's", async () => {

@@ -132,7 +132,7 @@ async function pipelineClient(
     try {
       for (;;) {
         const reply = await conn.receive();
-        if (reply === null) break;
+        if (reply === undefined) break;
         assertEquals(reply, request(client, received), "A reply was corrupt");
         received++;
         if (slow && received % 4 === 0) await delay(1);
@@ -371,7 +371,7 @@ Deno.test("`connect()` with retry rides across a server restart on the same port
         try {
           await conn.send(`msg ${i}`);
           const reply = await conn.receive();
-          if (reply !== null) {
+          if (reply !== undefined) {
             replies.push(reply);
             break;
           }

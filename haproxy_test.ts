@@ -217,10 +217,10 @@ function whoAmIServer(
 }
 
 function parseWhoAmI(
-  reply: string | null,
+  reply: string | undefined,
   line: string,
 ): { seen: string; via: string } {
-  assert(reply !== null, "No reply");
+  assert(reply !== undefined, "No reply");
   const m = reply.match(/^(\S+) via (\S+) (.*)$/);
   assert(m !== null, `Unexpected reply: ${reply}`);
   assertEquals(m[3], line);

@@ -407,7 +407,7 @@ Deno.test("`serve()` closes at once the connections over maxConnections and serv
         await conn.send(`ping ${i}`);
         const reply = await conn.receive();
         if (reply === `ping ${i}`) return "served";
-        if (reply === null) return "closed";
+        if (reply === undefined) return "closed";
         return `unexpected ${reply}`;
       } catch (err) {
         assert(err instanceof NetError, `Not a NetError: ${err}`);
@@ -705,4 +705,68 @@ Deno.test("`serve()` answers a raw Deno.Conn that half-closes before reading", a
     td.decode(new Uint8Array(chunks.flatMap((c) => [...c]))),
     "one\ntwo\nthree\n",
   );
+});
+
+Deno.test("`serve()` stays under 150 MB RSS with 25 clients that send 1-byte lines and never read, and serves a normal client", async () => {
+  await using child = await ServerChild.start("lines");
+  await assertChildServes(child, lines());
+  const before = await child.rss();
+
+  // Each attacker writes "a\n" lines as fast as the server takes them and
+  // never reads a reply, for a bounded time.
+  const ATTACKERS = 25;
+  const SECONDS = 4;
+  const chunk = te.encode("a\n".repeat(32768));
+  const attackers = await Promise.all(
+    Array.from({ length: ATTACKERS }, () => Deno.connect(dial(child.addr))),
+  );
+  let stop = false;
+  const sent = new Array<number>(ATTACKERS).fill(0);
+  const writers = attackers.map(async (conn, i) => {
+    try {
+      while (!stop) {
+        sent[i]! += await conn.write(chunk);
+      }
+    } catch {
+      // Closed by the test at the end.
+    }
+  });
+
+  // Meanwhile a normal client is served, each echo within a bound.
+  const started = performance.now();
+  let slowest = 0;
+  let echoes = 0;
+  {
+    await using conn = await connect(child.addr, {
+      codec: text(lines()),
+      readTimeout: 5000,
+    });
+    while (performance.now() - started < SECONDS * 1000) {
+      const t0 = performance.now();
+      await conn.send(`ping ${echoes}`);
+      assertEquals(await conn.receive(), `ping ${echoes}`);
+      slowest = Math.max(slowest, performance.now() - t0);
+      echoes++;
+      await delay(20);
+    }
+  }
+  const during = await child.rss();
+  stop = true;
+  for (const conn of attackers) conn.close();
+  await Promise.all(writers);
+
+  const total = sent.reduce((a, b) => a + b, 0);
+  report("25 clients sending 1-byte lines, never reading", {
+    attackersSent: mib(total),
+    rssBefore: mib(before.rss),
+    rssDuring: mib(during.rss),
+    echoes,
+    slowestEchoMs: slowest.toFixed(1),
+  });
+  // The attackers pushed far more than the server holds.
+  assertGreater(total, 50 * MiB);
+  assertLess(during.rss, 150 * MiB);
+  assertGreater(echoes, 10);
+  assertLess(slowest, 1000);
+  await assertChildServes(child, lines());
 });

@@ -264,7 +264,7 @@ async function pipelined(
   try {
     while (answered < count) {
       const reply = await conn.receive();
-      if (reply === null) {
+      if (reply === undefined) {
         readEnd = "eof";
         break;
       }

@@ -296,7 +296,7 @@ Deno.test("`serve()` ends only the connection whose handler throws and reports i
   assertStrictEquals(conn.error, err);
   // The failed connection ends; the other one keeps working.
   try {
-    assertEquals(await bad.receive(), null);
+    assertEquals(await bad.receive(), undefined);
   } catch (e) {
     assertInstanceOf(e, NetError); // a reset is fine too
   }
@@ -377,7 +377,7 @@ Deno.test("`serve()` reports a connection timeout to onError and onClose", async
   assertEquals(err.kind, "idle");
   // An idle timeout closes gracefully: the server's FIN, then it lingers
   // until the client closes too.
-  assertEquals(await client.receive(), null);
+  assertEquals(await client.receive(), undefined);
   assert(await stillPending(closedWith.promise, 50));
   await client.close();
   assertStrictEquals(await closedWith.promise, err);
@@ -436,7 +436,7 @@ Deno.test("`serve()` keeps serving when onError throws", async () => {
   });
   await using bad = await connect(server.addr, { codec: LINES });
   await bad.send("boom");
-  assertEquals(await bad.receive(), null);
+  assertEquals(await bad.receive(), undefined);
   await using good = await connect(server.addr, { codec: LINES });
   await good.send("fine");
   assertEquals(await good.receive(), "fine");
@@ -572,7 +572,7 @@ Deno.test("`serve()` shuts down when its signal aborts", async () => {
   assert(await stillPending(server.finished, 20));
   controller.abort();
   // The handler's reader gets EOF: the client's connection ends.
-  assertEquals(await client.receive(), null);
+  assertEquals(await client.receive(), undefined);
   await client.close();
   await within(server.finished, 5000, "finished");
   await client.closed;

@@ -158,7 +158,7 @@ Deno.test("`connectionPair()` joins two connections with the same codec", async 
   assertEquals(await a.receive(), { n: 2 });
   assertEquals(a.remoteAddr, b.localAddr);
   await a.close();
-  assertEquals(await b.receive(), null);
+  assertEquals(await b.receive(), undefined);
   await b.close();
 });
 

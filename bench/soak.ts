@@ -252,7 +252,7 @@ async function session(
   const reader = (async () => {
     while (answered < count) {
       const reply = await conn.receive();
-      if (reply === null) break;
+      if (reply === undefined) break;
       const s = slices[answered]!;
       if (!matches(codec, answered, s, reply)) totals.corrupt++;
       totals.bytes += s.size;

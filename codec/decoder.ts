@@ -299,6 +299,11 @@ export function nextFrame<T>(
     frame = decoder.decode(input);
     if (frame === NEED_MORE) return NEED_MORE;
   }
+  if (frame === undefined) {
+    throw new TypeError(
+      "Cannot decode frame: a decoder returned undefined, which is not a frame (return NEED_MORE through input.needMore())",
+    );
+  }
   if (
     !borrow && frame instanceof Uint8Array &&
     frame.buffer === input.data.buffer && !input.handOver(frame)

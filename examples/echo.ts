@@ -270,8 +270,8 @@ async function runClient(s: Settings, port: number): Promise<void> {
       const parts: Uint8Array[] = [];
       let got = 0;
       while (got < want) {
-        const chunk = await conn.receive() as Uint8Array | null;
-        if (chunk === null) break;
+        const chunk = await conn.receive() as Uint8Array | undefined;
+        if (chunk === undefined) break;
         parts.push(chunk);
         got += chunk.length;
       }
@@ -285,7 +285,7 @@ async function runClient(s: Settings, port: number): Promise<void> {
       if (got < want) break;
     } else {
       const reply = await conn.receive();
-      if (reply === null) break;
+      if (reply === undefined) break;
       console.log(show(reply, s));
     }
   }

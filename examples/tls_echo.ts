@@ -225,7 +225,7 @@ async function runClient(
   let got = 0;
   while (got < reply.length) {
     const chunk = await conn.receive();
-    if (chunk === null) break;
+    if (chunk === undefined) break;
     reply.set(chunk.subarray(0, reply.length - got), got);
     got += chunk.length;
   }
@@ -235,7 +235,7 @@ async function runClient(
   // process that exits right away can close the socket before the
   // close_notify goes out, and the server sees an unexpected EOF.)
   await conn.closeWrite();
-  while (await conn.receive() !== null) {
+  while (await conn.receive() !== undefined) {
     // Nothing more is expected.
   }
 }

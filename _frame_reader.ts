@@ -1,0 +1,424 @@
+// Copyright 2026 the netkit authors. MIT license.
+// The read half of a Connection: one read buffer, frames decoded on demand.
+
+import { type Decoder, nextFrame } from "./codec/decoder.ts";
+import {
+  type DecodeInput,
+  NEED_MORE,
+  type NeedMore,
+  ReadBuffer,
+} from "./codec/read_buffer.ts";
+import { toNetError, UnexpectedEofError } from "./errors.ts";
+
+/** What the reader returns when the stream has ended. */
+export const END: unique symbol = Symbol("netkit.end");
+/** The type of {@linkcode END}. */
+export type End = typeof END;
+
+/** One step of a read: a value, more bytes needed, or the end. */
+export type ReadStep<T> = (input: ReadBuffer) => T | NeedMore | End;
+
+/** What the reader needs of the connection it reads for. */
+export interface ReaderHost {
+  /** Reads from the transport into `p`. */
+  read(p: Uint8Array): Promise<number | null>;
+  /**
+   * No whole message is buffered and a socket read comes next: the
+   * replies to the messages taken so far go out now.
+   */
+  beforeRead(): void;
+  /** A read waits for a whole message (the read timeout starts). */
+  readWait(): void;
+  /** `n` bytes arrived. */
+  bytesRead(n: number): void;
+  /** The peer's EOF was read. */
+  readEnded(): void;
+  /** A whole message was taken (the read timeout stops). */
+  messageRead(): void;
+  /** Whether the connection was closed here (a failed read is then EOF). */
+  readonly isClosed: boolean;
+  /** The transport's read failed: the connection ends with `error`. */
+  readFailed(error: Error): void;
+}
+
+/**
+ * How many messages a connection decodes from bytes already buffered
+ * before it lets other work run: a peer that packs a read with tiny
+ * messages gets through them a slice at a time, and other connections
+ * are served in between (tokio's cooperative budget, Netty's
+ * `maxMessagesPerRead`).
+ */
+const BUDGET = 1024;
+
+/**
+ * The readers that spent their budget, resumed together by one timer on
+ * the next turn of the event loop; the timer is armed only while one
+ * waits.
+ */
+const yielded = {
+  readers: [] as Array<{ resume(): void }>,
+  timer: undefined as ReturnType<typeof setTimeout> | undefined,
+  add(reader: { resume(): void }): void {
+    this.readers.push(reader);
+    this.timer ??= setTimeout(runYielded, 0);
+  },
+  remove(reader: { resume(): void }): void {
+    const i = this.readers.indexOf(reader);
+    if (i !== -1) this.readers.splice(i, 1);
+    if (this.readers.length === 0 && this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  },
+};
+
+function runYielded(): void {
+  const readers = yielded.readers;
+  yielded.readers = [];
+  yielded.timer = undefined;
+  for (const r of readers) r.resume();
+}
+
+/** A reader waiting for bytes: its step and how to settle it. */
+interface Waiter {
+  step: ReadStep<unknown>;
+  resolve: (value: unknown) => void;
+}
+
+/**
+ * The read half of a connection.
+ *
+ * ```text
+ *            ask (a message, or a procedural read)
+ *  IDLE ─────────────────────────► DECODING ── frame ──► IDLE (one value out)
+ *   ▲                                 │ NEED_MORE
+ *   │  bytes / EOF                    ▼
+ *   └──────────────────────────── READING (one socket read into the buffer)
+ *  any state ── decoder throws ──► FAILED (every later read throws the error)
+ *            ── EOF drained / stop() ──► ENDED
+ * ```
+ *
+ * Nothing is decoded before it is asked for, and the socket is read only
+ * when the buffer holds no whole frame for the reader at the head of the
+ * queue: what the connection holds is one bounded buffer, and a
+ * connection whose consumer does not ask stops reading.
+ */
+export class FrameReader<In> {
+  readonly #host: ReaderHost;
+  #decoder: Decoder<In>;
+  readonly #buf: ReadBuffer;
+  readonly #borrow: boolean;
+  /** A socket read is under way. */
+  #reading = false;
+  /** The socket read under way, for a lingering close to take over. */
+  #pending: Promise<number | null> | null = null;
+  /** A lingering close owns the socket's read side now. */
+  #lingering = false;
+  /** The error that ended reading: a decoder's, or the transport's. */
+  #error: Error | null = null;
+  /** Set by a server's graceful shutdown: read no more from the socket. */
+  #stopped = false;
+  /** The last decode gave a frame: more may be buffered. */
+  #inBatch = false;
+  /** Messages left to decode in this turn of the event loop. */
+  #budget = BUDGET;
+  /** Waiting for the next turn, its budget spent. */
+  #yielding = false;
+  #first: Waiter | null = null;
+  #more: Waiter[] | null = null;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param host The connection.
+   * @param decoder The codec's decoder.
+   * @param borrow Whether byte messages may be views of the buffer.
+   * @param initial Bytes read before the connection was made.
+   */
+  constructor(
+    host: ReaderHost,
+    decoder: Decoder<In>,
+    borrow: boolean,
+    initial: Uint8Array | undefined,
+  ) {
+    this.#host = host;
+    this.#decoder = decoder;
+    this.#borrow = borrow;
+    this.#buf = new ReadBuffer({ limit: decoder.maxBuffered });
+    if (initial !== undefined && initial.length > 0) this.#buf.append(initial);
+  }
+
+  /** The read buffer (for a codec switch, a TLS upgrade and tests). */
+  get buffer(): ReadBuffer {
+    return this.#buf;
+  }
+
+  /** The error that ended reading, if any. */
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  /** Whether the last decode gave a frame, so more may be buffered. */
+  get inBatch(): boolean {
+    return this.#inBatch;
+  }
+
+  /** Whether a socket read is under way. */
+  get reading(): boolean {
+    return this.#reading;
+  }
+
+  /**
+   * Hands the socket's read side over to a lingering close: readers get
+   * the messages already buffered, then the end; what the read under way
+   * returns is discarded here.
+   *
+   * @returns The socket read under way, for the linger to take over, or
+   * `null`.
+   */
+  linger(): Promise<number | null> | null {
+    this.#lingering = true;
+    this.stop();
+    return this.#reading ? this.#pending : null;
+  }
+
+  /** Whether the stream has ended (EOF read, or reading stopped). */
+  get ended(): boolean {
+    return this.#buf.eof || this.#stopped;
+  }
+
+  /**
+   * Replaces the decoder, at a message boundary: the bytes buffered stay
+   * and are decoded by the new one.
+   *
+   * @param decoder The new decoder.
+   */
+  setDecoder(decoder: Decoder<In>): void {
+    this.#decoder = decoder;
+  }
+
+  /**
+   * Decodes the next message if one is buffered.
+   *
+   * @returns The message, {@linkcode NEED_MORE}, or {@linkcode END}.
+   * @throws The decoder's error, or the error that ended reading.
+   */
+  poll(borrow: boolean = this.#borrow): In | NeedMore | End {
+    if (this.#error !== null) throw this.#error;
+    if (this.#budget === 0) {
+      // Other connections go first; the rest of the buffer waits a turn.
+      this.#inBatch = false;
+      this.#yielding = true;
+      return NEED_MORE;
+    }
+    this.#budget--;
+    let frame: In | NeedMore;
+    try {
+      frame = nextFrame(this.#decoder, this.#buf, borrow);
+    } catch (err) {
+      throw this.#failWith(err);
+    }
+    if (frame !== NEED_MORE) {
+      this.#inBatch = true;
+      this.#host.messageRead();
+      return frame;
+    }
+    this.#inBatch = false;
+    return this.#buf.eof || this.#stopped ? END : NEED_MORE;
+  }
+
+  /** The message step of a waiting reader. */
+  readonly #messageStep: ReadStep<In> = () => this.poll();
+
+  /**
+   * The next message, or {@linkcode END}.
+   *
+   * @param borrow Whether a byte message may be a view of the buffer.
+   * @returns A promise of the message.
+   */
+  next(borrow: boolean = this.#borrow): Promise<In | End> {
+    let r: In | NeedMore | End;
+    try {
+      r = this.poll(borrow);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (r !== NEED_MORE) return Promise.resolve(r);
+    return this.wait(
+      borrow === this.#borrow ? this.#messageStep : () => this.poll(borrow),
+    );
+  }
+
+  /**
+   * Runs a one-off decode step over the buffer until it gives a value: a
+   * procedural read. At the end of the stream, a step that still needs
+   * bytes throws {@linkcode UnexpectedEofError} with the bytes left.
+   *
+   * @param decode The step.
+   * @returns A promise of its value.
+   */
+  read<T>(decode: (input: DecodeInput) => T | NeedMore): Promise<T> {
+    const step: ReadStep<T> = (input) => {
+      if (this.#error !== null) throw this.#error;
+      const r = decode(input);
+      if (r !== NEED_MORE) {
+        this.#inBatch = input.length > 0;
+        return r;
+      }
+      this.#inBatch = false;
+      if (input.eof || this.#stopped) {
+        const left = input.length;
+        throw new UnexpectedEofError(left, {
+          message: left === 0
+            ? "Cannot read: the stream ended"
+            : `Cannot read: the stream ended with ${left} bytes of a partial read`,
+        });
+      }
+      return NEED_MORE;
+    };
+    if (this.#first === null) {
+      try {
+        const r = step(this.#buf);
+        if (r !== NEED_MORE) return Promise.resolve(r as T);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return this.wait(step) as Promise<T>;
+  }
+
+  /**
+   * Queues a reader whose step needs more bytes than are buffered; the
+   * step runs again as bytes arrive, in the order readers asked.
+   *
+   * @param step The step.
+   * @returns A promise of its value.
+   */
+  wait<T>(step: ReadStep<T>): Promise<T | End> {
+    return new Promise<T | End>((resolve) => {
+      const w: Waiter = {
+        step,
+        resolve: resolve as (value: unknown) => void,
+      };
+      if (this.#first === null) this.#first = w;
+      else (this.#more ??= []).push(w);
+      this.#serve();
+    });
+  }
+
+  /** Called on the next turn of the event loop after the budget ran out. */
+  resume(): void {
+    this.#yielding = false;
+    this.#budget = BUDGET;
+    this.#serve();
+  }
+
+  /** Reads no more from the socket; what is buffered is still decoded. */
+  stop(): void {
+    this.#stopped = true;
+    this.#unyield();
+    this.#serve();
+  }
+
+  /** Fails every waiting reader (the connection was aborted). */
+  fail(error: Error): void {
+    this.#error ??= error;
+    this.#unyield();
+    this.#serve();
+  }
+
+  #unyield(): void {
+    if (this.#yielding) {
+      this.#yielding = false;
+      this.#budget = BUDGET;
+      yielded.remove(this);
+    }
+  }
+
+  #failWith(err: unknown): Error {
+    const error = err instanceof Error ? err : toNetError(err);
+    this.#error ??= error;
+    return error;
+  }
+
+  /** Settles the waiting readers that the buffer can serve; reads for the rest. */
+  #serve(): void {
+    for (let w = this.#first; w !== null; w = this.#first) {
+      let r: unknown;
+      try {
+        r = w.step(this.#buf);
+      } catch (err) {
+        this.#shift();
+        w.resolve(Promise.reject(err));
+        continue;
+      }
+      if (r === NEED_MORE) {
+        if (this.#reading) return;
+        if (this.#startRead()) return;
+        continue;
+      }
+      this.#shift();
+      w.resolve(r);
+    }
+  }
+
+  #shift(): void {
+    this.#first = this.#more?.shift() ?? null;
+    if (this.#more?.length === 0) this.#more = null;
+  }
+
+  /** Starts one socket read; `false` when the buffer refused (the error is recorded). */
+  #startRead(): boolean {
+    const host = this.#host;
+    host.beforeRead();
+    if (this.#reading || this.#lingering) return true;
+    if (this.#yielding) {
+      yielded.add(this);
+      return true;
+    }
+    let space: Uint8Array;
+    try {
+      space = this.#buf.space();
+    } catch (err) {
+      this.#failWith(err);
+      return false;
+    }
+    host.readWait();
+    this.#reading = true;
+    const read = host.read(space);
+    this.#pending = read;
+    read.then(this.#onRead, this.#onReadError);
+    return true;
+  }
+
+  readonly #onRead = (n: number | null): void => {
+    this.#reading = false;
+    this.#pending = null;
+    // Taken over by a lingering close: its bytes are discarded.
+    if (this.#lingering) return;
+    this.#budget = BUDGET;
+    if (n === null) {
+      this.#buf.eof = true;
+      this.#host.readEnded();
+    } else {
+      this.#buf.commit(n);
+      this.#host.bytesRead(n);
+    }
+    this.#serve();
+  };
+
+  readonly #onReadError = (err: unknown): void => {
+    this.#reading = false;
+    this.#pending = null;
+    if (this.#lingering) return;
+    if (this.#host.isClosed) {
+      // Closed here while the read was pending: the stream ends.
+      this.#buf.eof = true;
+    } else if (this.#error === null) {
+      const error = toNetError(err, "Cannot read from connection");
+      this.#error = error;
+      this.#host.readFailed(error);
+    }
+    this.#serve();
+  };
+}
