@@ -10,6 +10,13 @@ import {
 } from "./codec/read_buffer.ts";
 import { toNetError, UnexpectedEofError } from "./errors.ts";
 
+/**
+ * The method of a `Connection` that stops its frame reader: messages
+ * already buffered are still delivered, then iteration ends. Used by a
+ * server's graceful shutdown.
+ */
+export const stopReading: unique symbol = Symbol("netkit.stopReading");
+
 /** What the reader returns when the stream has ended. */
 export const END: unique symbol = Symbol("netkit.end");
 /** The type of {@linkcode END}. */

@@ -49,11 +49,26 @@ import {
   toNetError,
   UnexpectedEofError,
 } from "./errors.ts";
-import { END, FrameReader, type ReaderHost } from "./_frame_reader.ts";
+import {
+  END,
+  FrameReader,
+  type ReaderHost,
+  stopReading,
+} from "./_frame_reader.ts";
 import type { WaterMarks } from "./flow.ts";
-import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
+import {
+  type ConnectionOptions,
+  makeTimeouts,
+  makeWaterMarks,
+} from "./_options.ts";
 import { Deadlines } from "./_deadlines.ts";
 import { drainInput, sendFin } from "./_linger.ts";
+
+export type {
+  CommonConnectionOptions,
+  ConnectionOptions,
+  TimeoutOptions,
+} from "./_options.ts";
 
 /**
  * The byte transport under a {@linkcode Connection}: what `Deno.Conn`
@@ -92,54 +107,6 @@ export interface ConnectionStats {
   openedAt: number;
 }
 
-/** Timeouts of a connection, in milliseconds; `0` turns one off. */
-export interface TimeoutOptions {
-  /**
-   * Ends the connection with a {@linkcode TimeoutError} (`kind: "idle"`)
-   * when nothing was read or written for this long. A write the peer takes
-   * no byte of counts as idle time: a peer that stops reading is idle even
-   * while a write waits for it.
-   *
-   * @default {0}
-   */
-  idleTimeout?: number;
-  /**
-   * Ends the connection with a {@linkcode TimeoutError} (`kind: "read"`)
-   * when a whole message takes longer than this to arrive while the
-   * application waits for one; guards against peers that trickle bytes.
-   *
-   * @default {0}
-   */
-  readTimeout?: number;
-  /**
-   * Ends the connection with a {@linkcode TimeoutError} (`kind: "write"`)
-   * when a socket write takes longer than this (the peer stopped reading).
-   *
-   * @default {0}
-   */
-  writeTimeout?: number;
-  /**
-   * A graceful close (`close()`, a server's shutdown, an idle timeout)
-   * sends FIN after the last byte written, then reads and discards what
-   * the peer still sends until its EOF, and only then closes the socket:
-   * closing with unread bytes would send RST, and the peer's kernel would
-   * drop the replies it has not read yet. This is the longest wait for the
-   * peer's next bytes, in milliseconds (nginx's `lingering_timeout`); `0`
-   * closes right after the FIN.
-   *
-   * @default {5000}
-   */
-  lingerTimeout?: number;
-  /**
-   * The longest a graceful close lingers in all, in milliseconds, however
-   * much the peer sends (nginx's `lingering_time`); `0` closes right after
-   * the FIN.
-   *
-   * @default {30000}
-   */
-  lingerTime?: number;
-}
-
 /** Options for {@linkcode Connection.readUntil} and {@linkcode Connection.readLine}. */
 export interface ReadUntilOptions {
   /**
@@ -148,55 +115,6 @@ export interface ReadUntilOptions {
    * @default {65536}
    */
   maxLength?: number;
-}
-
-/** Options for {@linkcode Connection}. */
-export interface ConnectionOptions<In, Out> extends TimeoutOptions {
-  /**
-   * The codec that frames messages.
-   *
-   * @default {raw()}
-   */
-  codec?: Codec<In, Out>;
-  /**
-   * Receives byte messages as views into the connection's read buffer
-   * instead of copies: no allocation per read, but each message is valid
-   * only until the next message is asked for (`receive()`, the next loop
-   * of `for await`). For handlers that use or copy a message before taking
-   * the next — an echo that writes it back, a parser that decodes it.
-   * The `readable` face always copies. Text and JSON codecs gain nothing:
-   * they borrow inside already.
-   *
-   * @default {false}
-   */
-  borrow?: boolean;
-  /**
-   * Bytes queued for writing at or above which {@linkcode Connection.send}
-   * waits and {@linkcode Connection.write} returns `false`.
-   *
-   * @default {65536}
-   */
-  highWaterMark?: number;
-  /**
-   * Bytes queued at or below which waiting senders resume.
-   *
-   * @default {16384}
-   */
-  lowWaterMark?: number;
-  /**
-   * The peer's address to report instead of the socket's (the client's
-   * real address read from a PROXY protocol header).
-   *
-   * @default {transport.remoteAddr}
-   */
-  remoteAddr?: Deno.Addr;
-  /**
-   * Bytes already read from the transport that belong to the stream
-   * (what followed a PROXY header in the same read).
-   *
-   * @default {undefined}
-   */
-  initialBytes?: Uint8Array;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -484,9 +402,9 @@ export class Connection<In = Uint8Array, Out = In>
     this.#encoderImpl = codec.encoder();
     this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
     this.#marks = makeWaterMarks(options);
-    const idle = checkTimeout(options.idleTimeout, "idleTimeout");
-    const read = checkTimeout(options.readTimeout, "readTimeout");
-    const write = checkTimeout(options.writeTimeout, "writeTimeout");
+    const { idle, read, write, lingerTimeout, lingerTime } = makeTimeouts(
+      options,
+    );
     this.#stats = {
       bytesRead: 0,
       bytesWritten: 0,
@@ -495,12 +413,8 @@ export class Connection<In = Uint8Array, Out = In>
       writes: 0,
       openedAt: Date.now(),
     };
-    this.#lingerTimeout = options.lingerTimeout === undefined
-      ? 5000
-      : checkTimeout(options.lingerTimeout, "lingerTimeout");
-    this.#lingerTime = options.lingerTime === undefined
-      ? 30_000
-      : checkTimeout(options.lingerTime, "lingerTime");
+    this.#lingerTimeout = lingerTimeout;
+    this.#lingerTime = lingerTime;
     this.#deadlines = idle > 0 || read > 0 || write > 0
       ? new Deadlines(idle, read, write, (err) => this.#expire(err))
       : null;

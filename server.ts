@@ -49,12 +49,7 @@
  * @module
  */
 
-import type { Codec } from "./codec.ts";
-import {
-  Connection,
-  type ConnectionOptions,
-  type TimeoutOptions,
-} from "./connection.ts";
+import { Connection } from "./connection.ts";
 import {
   NetError,
   ServerClosedError,
@@ -71,9 +66,11 @@ import {
 } from "./proxy_protocol.ts";
 import {
   checkConnectionOptions,
+  type CommonConnectionOptions,
+  type ConnectionOptions,
   connectionOptions,
-  stopReading,
-} from "./_internal.ts";
+} from "./_options.ts";
+import { stopReading } from "./_frame_reader.ts";
 import { LiveSet } from "./_live_set.ts";
 
 /** The default of {@linkcode ServeOptions.maxConnections}, written once. */
@@ -103,7 +100,8 @@ export interface ServerTlsOptions {
 export type ProxyProtocolMode = "off" | "v1" | "v2" | "any";
 
 /** Options for {@linkcode serve}. */
-export interface ServeOptions<In, Out> extends TimeoutOptions {
+export interface ServeOptions<In, Out>
+  extends CommonConnectionOptions<In, Out> {
   /**
    * The TCP port; `0` picks a free one (see {@linkcode Server.addr}).
    *
@@ -129,12 +127,6 @@ export interface ServeOptions<In, Out> extends TimeoutOptions {
    * @default {undefined}
    */
   tls?: ServerTlsOptions;
-  /**
-   * The codec that frames messages.
-   *
-   * @default {raw()}
-   */
-  codec?: Codec<In, Out>;
   /**
    * The most connections open at once; one more is closed at once and
    * counted in {@linkcode ServerStats.rejected}.
@@ -218,26 +210,6 @@ export interface ServeOptions<In, Out> extends TimeoutOptions {
    * @default {false}
    */
   keepAlive?: boolean;
-  /**
-   * Receives byte messages as views into the read buffer, each valid only
-   * until the next message is asked for (see
-   * {@linkcode ConnectionOptions.borrow}).
-   *
-   * @default {false}
-   */
-  borrow?: boolean;
-  /**
-   * Bytes queued at or above which `send()` waits.
-   *
-   * @default {65536}
-   */
-  highWaterMark?: number;
-  /**
-   * Bytes queued at or below which waiting senders resume.
-   *
-   * @default {Math.min(16384, Math.floor(highWaterMark / 4)), which is 16384 with the default highWaterMark}
-   */
-  lowWaterMark?: number;
 }
 
 /** Counters of a server, as {@linkcode Server.stats}. */
