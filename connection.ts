@@ -16,6 +16,9 @@
  * `writable`). What they share with every other connection (the
  * end-of-tick flush, the stalled-reply sweep, the buffer pool) is the one
  * scheduler of `_scheduler.ts`. The connection itself keeps the lifecycle.
+ * (This file is over 800 lines for its public surface — some forty members,
+ * each documented with its errors, and the state table — not for its
+ * logic, which is the lifecycle only.)
  *
  * ## States
  *
