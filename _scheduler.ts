@@ -62,8 +62,13 @@ export interface Resumable {
 export const SWEEP_MS = 10;
 /** How many buffers the pool keeps. */
 export const POOL_MAX_BUFFERS = 64;
-/** The largest buffer the pool keeps, in bytes. */
-export const POOL_MAX_BYTES = 65536;
+/**
+ * The largest buffer the pool keeps, in bytes: one that held a 64 KiB
+ * message with its header (a buffer grows by doubling) is pooled, so
+ * such messages reuse buffers. The pool holds at most
+ * `POOL_MAX_BUFFERS × POOL_MAX_BYTES` (8 MiB) for the whole process.
+ */
+export const POOL_MAX_BYTES = 131072;
 /** The capacity of a new write buffer. */
 const NEW_BUFFER_BYTES = 256;
 
