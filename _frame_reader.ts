@@ -9,6 +9,14 @@ import {
   ReadBuffer,
 } from "./codec/read_buffer.ts";
 import { toNetError, UnexpectedEofError } from "./errors.ts";
+import { scheduler } from "./_scheduler.ts";
+
+/**
+ * The method of a `Connection` that stops its frame reader: messages
+ * already buffered are still delivered, then iteration ends. Used by a
+ * server's graceful shutdown.
+ */
+export const stopReading: unique symbol = Symbol("netkit.stopReading");
 
 /** What the reader returns when the stream has ended. */
 export const END: unique symbol = Symbol("netkit.end");
@@ -49,35 +57,6 @@ export interface ReaderHost {
  * `maxMessagesPerRead`).
  */
 const BUDGET = 1024;
-
-/**
- * The readers that spent their budget, resumed together by one timer on
- * the next turn of the event loop; the timer is armed only while one
- * waits.
- */
-const yielded = {
-  readers: [] as Array<{ resume(): void }>,
-  timer: undefined as ReturnType<typeof setTimeout> | undefined,
-  add(reader: { resume(): void }): void {
-    this.readers.push(reader);
-    this.timer ??= setTimeout(runYielded, 0);
-  },
-  remove(reader: { resume(): void }): void {
-    const i = this.readers.indexOf(reader);
-    if (i !== -1) this.readers.splice(i, 1);
-    if (this.readers.length === 0 && this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  },
-};
-
-function runYielded(): void {
-  const readers = yielded.readers;
-  yielded.readers = [];
-  yielded.timer = undefined;
-  for (const r of readers) r.resume();
-}
 
 /** A reader waiting for bytes: its step and how to settle it. */
 interface Waiter {
@@ -331,7 +310,7 @@ export class FrameReader<In> {
     if (this.#yielding) {
       this.#yielding = false;
       this.#budget = BUDGET;
-      yielded.remove(this);
+      scheduler.unyieldReader(this);
     }
   }
 
@@ -373,7 +352,7 @@ export class FrameReader<In> {
     host.beforeRead();
     if (this.#reading || this.#lingering) return true;
     if (this.#yielding) {
-      yielded.add(this);
+      scheduler.yieldReader(this);
       return true;
     }
     let space: Uint8Array;

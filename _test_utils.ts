@@ -71,3 +71,22 @@ export function testCert(): Promise<{ cert: string; key: string }> {
   })();
   return certPromise;
 }
+
+/** Two ends of a real TCP connection on loopback. */
+export async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  return [client, server as Deno.TcpConn];
+}
+
+/** Writes every byte of `bytes` to a transport. */
+export async function writeAll(
+  t: { write(p: Uint8Array): Promise<number> },
+  bytes: Uint8Array,
+): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await t.write(bytes.subarray(off));
+}

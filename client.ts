@@ -18,9 +18,12 @@
  * @module
  */
 
-import type { Codec } from "./codec.ts";
-import { Connection, type TimeoutOptions } from "./connection.ts";
-import { checkConnectionOptions, connectionOptions } from "./_internal.ts";
+import { Connection } from "./connection.ts";
+import {
+  checkConnectionOptions,
+  type CommonConnectionOptions,
+  connectionOptions,
+} from "./_options.ts";
 import { NetError, TimeoutError, TlsError, toNetError } from "./errors.ts";
 import { retry as retryWith, type RetryOptions } from "./retry.ts";
 import { encodeProxyHeader, type ProxyHeaderInit } from "./proxy_protocol.ts";
@@ -66,13 +69,8 @@ export interface ClientTlsOptions {
 }
 
 /** Options for {@linkcode connect}. */
-export interface ConnectOptions<In, Out> extends TimeoutOptions {
-  /**
-   * The codec that frames messages.
-   *
-   * @default {raw()}
-   */
-  codec?: Codec<In, Out>;
+export interface ConnectOptions<In, Out>
+  extends CommonConnectionOptions<In, Out> {
   /**
    * TLS: `true` for the system's roots, or the settings. Not for unix
    * sockets.
@@ -123,26 +121,6 @@ export interface ConnectOptions<In, Out> extends TimeoutOptions {
    * @default {undefined}
    */
   proxyHeader?: ProxyHeaderInit;
-  /**
-   * Receives byte messages as views into the read buffer, each valid only
-   * until the next message is asked for (see
-   * {@linkcode ConnectionOptions.borrow}).
-   *
-   * @default {false}
-   */
-  borrow?: boolean;
-  /**
-   * Bytes queued at or above which `send()` waits.
-   *
-   * @default {65536}
-   */
-  highWaterMark?: number;
-  /**
-   * Bytes queued at or below which waiting senders resume.
-   *
-   * @default {Math.min(16384, Math.floor(highWaterMark / 4)), which is 16384 with the default highWaterMark}
-   */
-  lowWaterMark?: number;
 }
 
 function describe(address: TcpAddress | UnixAddress): string {

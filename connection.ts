@@ -9,21 +9,55 @@
  * the replies to one read. Web streams ({@linkcode Connection.readable},
  * {@linkcode Connection.writable}) are a face over the same machinery.
  *
+ * A connection is a thin join of three private rooms: the frame reader
+ * (`_frame_reader.ts`: one read buffer, frames decoded on demand), the
+ * frame writer (`_frame_writer.ts`: encoding, coalescing, water marks,
+ * the FIN) and the faces (`_faces.ts`: `for await`, `readable`,
+ * `writable`). What they share with every other connection (the
+ * end-of-tick flush, the stalled-reply sweep, the buffer pool) is the one
+ * scheduler of `_scheduler.ts`. The connection itself keeps the lifecycle.
+ * (This file is over 800 lines for its public surface — some forty members,
+ * each documented with its errors, and the state table — not for its
+ * logic, which is the lifecycle only.)
+ *
  * ## States
  *
+ * One lifecycle state, and the error recorded when one ended the
+ * connection:
+ *
  * ```text
- *             closeWrite()                 read EOF
- *   OPEN ──────────────────► WRITE_CLOSED ────────────► CLOSED
- *     │  read EOF (peer half-closed): READ_CLOSED, can still send
- *     │
- *     │  close() / idle timeout: flush what was sent, FIN
- *     ├──────────────────────────────► LINGERING ──────────► CLOSED
- *     │   (close() resolves here)     read and discard until the peer's
- *     │                               EOF, lingerTimeout or lingerTime
- *     │
- *     └─ abort(reason) / read or write timeout / socket error ─► CLOSED
- *        (also from LINGERING)                   (`closed` rejects)
+ *   OPEN ── peer EOF ──► READ_CLOSED          (writes go on)
+ *    │                        │
+ *    │ closeWrite()           │ closeWrite()
+ *    ▼                        ▼
+ *   WRITE_CLOSED ◄────────────┘               (no writes; FIN after the queue;
+ *    │                                         reads go on)
+ *    └── FIN sent and peer EOF (either first) ───────────────────► CLOSED
+ *
+ *   OPEN, READ_CLOSED, WRITE_CLOSED
+ *    └── close() / idle timeout ──► CLOSING ── queue flushed ──► LINGERING
+ *                                   (no writes)  (FIN; read and discard until
+ *                                                 the peer's EOF, lingerTimeout
+ *                                                 or lingerTime) ──► CLOSED
+ *
+ *   any but CLOSED ── abort() / read or write timeout / socket error ──► CLOSED
  * ```
+ *
+ * | event                                    | in                               | goes to                                   |
+ * | ---------------------------------------- | -------------------------------- | ----------------------------------------- |
+ * | `closeWrite()`                           | OPEN, READ_CLOSED                | WRITE_CLOSED: writes throw; FIN once flushed |
+ * | peer EOF                                 | OPEN                             | READ_CLOSED: readers get the end           |
+ * | peer EOF                                 | WRITE_CLOSED                     | CLOSED once the FIN is sent               |
+ * | FIN of `closeWrite()` sent               | WRITE_CLOSED                     | CLOSED if the peer's EOF was read         |
+ * | decode error                             | any                              | unchanged: readers get the error after every message before it; the connection can still send (an error reply); a later close ends with it |
+ * | `close()`                                | OPEN, READ_CLOSED, WRITE_CLOSED  | CLOSING: writes throw; the queue flushes  |
+ * | idle timeout, nothing queued             | OPEN, READ_CLOSED, WRITE_CLOSED  | CLOSING, the error recorded; readers fail with it |
+ * | queue flushed                            | CLOSING                          | LINGERING: `close()` resolves, `isClosed`; FIN |
+ * | peer EOF, `lingerTimeout`, `lingerTime`; or the FIN failed, the EOF was read already, lingering is off | LINGERING | CLOSED |
+ * | `abort()`, read or write timeout, idle timeout while a write is stuck, socket error, failed TLS upgrade | any but CLOSED | CLOSED, the error recorded: the queue is dropped |
+ *
+ * `closed` settles on CLOSED: it rejects with the recorded error (or the
+ * decode error), and resolves otherwise.
  *
  * A graceful close lingers so that the peer gets every reply: closing a
  * socket with unread input sends RST, and the peer's kernel drops what
@@ -37,9 +71,9 @@
  * @module
  */
 
-import { ByteBuffer, type Codec, raw } from "./codec.ts";
+import type { Codec } from "./codec/decoder.ts";
 import type { DecodeInput, NeedMore } from "./codec/read_buffer.ts";
-import { NEED_MORE } from "./codec/read_buffer.ts";
+import { raw } from "./codec/raw.ts";
 import {
   ConnectionClosedError,
   DecodeError,
@@ -49,11 +83,23 @@ import {
   toNetError,
   UnexpectedEofError,
 } from "./errors.ts";
-import { END, FrameReader, type ReaderHost } from "./_frame_reader.ts";
-import type { WaterMarks } from "./flow.ts";
-import { checkTimeout, makeWaterMarks, stopReading } from "./_internal.ts";
+import { FrameReader, type ReaderHost, stopReading } from "./_frame_reader.ts";
+import { FrameWriter, type WriterHost } from "./_frame_writer.ts";
+import { Faces } from "./_faces.ts";
+import {
+  type ConnectionOptions,
+  makeTimeouts,
+  makeWaterMarks,
+} from "./_options.ts";
+import { scheduler } from "./_scheduler.ts";
 import { Deadlines } from "./_deadlines.ts";
-import { drainInput, sendFin } from "./_linger.ts";
+import { drainInput } from "./_linger.ts";
+
+export type {
+  CommonConnectionOptions,
+  ConnectionOptions,
+  TimeoutOptions,
+} from "./_options.ts";
 
 /**
  * The byte transport under a {@linkcode Connection}: what `Deno.Conn`
@@ -92,54 +138,6 @@ export interface ConnectionStats {
   openedAt: number;
 }
 
-/** Timeouts of a connection, in milliseconds; `0` turns one off. */
-export interface TimeoutOptions {
-  /**
-   * Ends the connection with a {@linkcode TimeoutError} (`kind: "idle"`)
-   * when nothing was read or written for this long. A write the peer takes
-   * no byte of counts as idle time: a peer that stops reading is idle even
-   * while a write waits for it.
-   *
-   * @default {0}
-   */
-  idleTimeout?: number;
-  /**
-   * Ends the connection with a {@linkcode TimeoutError} (`kind: "read"`)
-   * when a whole message takes longer than this to arrive while the
-   * application waits for one; guards against peers that trickle bytes.
-   *
-   * @default {0}
-   */
-  readTimeout?: number;
-  /**
-   * Ends the connection with a {@linkcode TimeoutError} (`kind: "write"`)
-   * when a socket write takes longer than this (the peer stopped reading).
-   *
-   * @default {0}
-   */
-  writeTimeout?: number;
-  /**
-   * A graceful close (`close()`, a server's shutdown, an idle timeout)
-   * sends FIN after the last byte written, then reads and discards what
-   * the peer still sends until its EOF, and only then closes the socket:
-   * closing with unread bytes would send RST, and the peer's kernel would
-   * drop the replies it has not read yet. This is the longest wait for the
-   * peer's next bytes, in milliseconds (nginx's `lingering_timeout`); `0`
-   * closes right after the FIN.
-   *
-   * @default {5000}
-   */
-  lingerTimeout?: number;
-  /**
-   * The longest a graceful close lingers in all, in milliseconds, however
-   * much the peer sends (nginx's `lingering_time`); `0` closes right after
-   * the FIN.
-   *
-   * @default {30000}
-   */
-  lingerTime?: number;
-}
-
 /** Options for {@linkcode Connection.readUntil} and {@linkcode Connection.readLine}. */
 export interface ReadUntilOptions {
   /**
@@ -150,244 +148,29 @@ export interface ReadUntilOptions {
   maxLength?: number;
 }
 
-/** Options for {@linkcode Connection}. */
-export interface ConnectionOptions<In, Out> extends TimeoutOptions {
-  /**
-   * The codec that frames messages.
-   *
-   * @default {raw()}
-   */
-  codec?: Codec<In, Out>;
-  /**
-   * Receives byte messages as views into the connection's read buffer
-   * instead of copies: no allocation per read, but each message is valid
-   * only until the next message is asked for (`receive()`, the next loop
-   * of `for await`). For handlers that use or copy a message before taking
-   * the next — an echo that writes it back, a parser that decodes it.
-   * The `readable` face always copies. Text and JSON codecs gain nothing:
-   * they borrow inside already.
-   *
-   * @default {false}
-   */
-  borrow?: boolean;
-  /**
-   * Bytes queued for writing at or above which {@linkcode Connection.send}
-   * waits and {@linkcode Connection.write} returns `false`.
-   *
-   * @default {65536}
-   */
-  highWaterMark?: number;
-  /**
-   * Bytes queued at or below which waiting senders resume.
-   *
-   * @default {16384}
-   */
-  lowWaterMark?: number;
-  /**
-   * The peer's address to report instead of the socket's (the client's
-   * real address read from a PROXY protocol header).
-   *
-   * @default {transport.remoteAddr}
-   */
-  remoteAddr?: Deno.Addr;
-  /**
-   * Bytes already read from the transport that belong to the stream
-   * (what followed a PROXY header in the same read).
-   *
-   * @default {undefined}
-   */
-  initialBytes?: Uint8Array;
-}
-
 const RESOLVED: Promise<void> = Promise.resolve();
 
 function noop(): void {}
 
-/**
- * The connections whose replies wait for the application to take the rest
- * of a read's messages. One still waiting when a later task starts has an
- * application that stopped taking them (it awaits something else): its
- * replies go out then. Any connection's read completing starts such a task,
- * so a busy server flushes them at once; a timer shared by every
- * connection covers a quiet one within `SWEEP_MS`. (A shorter timer costs
- * a pipelining connection 5–10% of its throughput: it is re-armed for
- * almost every read.) The timer is cleared when the set empties, so no
- * timer outlives the connections that need it.
- */
-const sweepFlush = Symbol("sweepFlush");
-const deferred = new Set<{ [sweepFlush](): void }>();
-let sweepTimer: ReturnType<typeof setTimeout> | undefined;
-const SWEEP_MS = 10;
-
-/** Flushes the connections deferred in an earlier task. */
-function flushStalled(): void {
-  if (deferred.size === 0) return;
-  const conns = [...deferred];
-  deferred.clear();
-  for (const conn of conns) conn[sweepFlush]();
-}
-
-function sweep(): void {
-  sweepTimer = undefined;
-  flushStalled();
-}
-
-function deferFlush(conn: { [sweepFlush](): void }): void {
-  deferred.add(conn);
-  sweepTimer ??= setTimeout(sweep, SWEEP_MS);
-}
-
-/**
- * The connections that queued replies in this tick: flushed together by
- * one microtask at its end.
- */
-const microFlush = Symbol("microFlush");
-const microFlushes: Array<{ [microFlush](): void }> = [];
-
-function runMicroFlushes(): void {
-  try {
-    // A flush may queue another connection: the loop reaches it too.
-    for (let i = 0; i < microFlushes.length; i++) {
-      microFlushes[i]![microFlush]();
-    }
-  } finally {
-    microFlushes.length = 0;
-  }
-}
-
-function queueMicroFlush(conn: { [microFlush](): void }): void {
-  if (microFlushes.push(conn) === 1) queueMicrotask(runMicroFlushes);
-}
-
-function undeferFlush(conn: { [sweepFlush](): void }): void {
-  deferred.delete(conn);
-  if (deferred.size === 0 && sweepTimer !== undefined) {
-    clearTimeout(sweepTimer);
-    sweepTimer = undefined;
-  }
-}
-
-/**
- * Write buffers not in use, shared by every connection: a connection takes
- * one for the messages it encodes and gives it back once they are written.
- * Bounded in count; buffers that grew past `POOL_MAX_BYTES` stay with
- * their connection instead.
- */
-const bufferPool: ByteBuffer[] = [];
-const POOL_MAX_BUFFERS = 64;
-const POOL_MAX_BYTES = 65536;
-
-function takeBuffer(): ByteBuffer {
-  return bufferPool.pop() ?? new ByteBuffer(256);
-}
-
-function giveBuffer(buf: ByteBuffer): void {
-  if (bufferPool.length < POOL_MAX_BUFFERS) {
-    buf.clear();
-    bufferPool.push(buf);
-  }
-}
-
-const pipeFast = Symbol("pipeFast");
-const nextMessage = Symbol("nextMessage");
-const writableTarget = Symbol("writableTarget");
-const writableController = Symbol("writableController");
-
-/**
- * A connection's readable face: a `ReadableStream` whose `pipeTo` into a
- * connection's writable face moves whole reads at a time.
- */
-class MessageReadable<T> extends ReadableStream<T> {
-  readonly #conn: Connection<T, unknown>;
-
-  constructor(
-    conn: Connection<T, unknown>,
-    source: UnderlyingDefaultSource<T>,
-    strategy: QueuingStrategy<T>,
-  ) {
-    super(source, strategy);
-    this.#conn = conn;
-  }
-
-  override pipeTo(
-    dest: WritableStream<T>,
-    options?: StreamPipeOptions,
-  ): Promise<void> {
-    return this.#conn[pipeFast](this, dest, options) ??
-      super.pipeTo(dest, options);
-  }
-}
-
-/** What a pipe needs of the connection behind a writable face. */
-interface PipeTarget<T> {
-  write(message: T): boolean;
-  drain(): Promise<void>;
-  flush(): Promise<void>;
-  readonly closed: Promise<void>;
-}
-
-/** A connection's writable face, known to {@linkcode MessageReadable}. */
-class MessageWritable<T> extends WritableStream<T> {
-  readonly [writableTarget]: PipeTarget<T>;
-  [writableController]: WritableStreamDefaultController | null = null;
-
-  constructor(conn: PipeTarget<T>, sink: UnderlyingSink<T>) {
-    let controller: WritableStreamDefaultController | null = null;
-    super({
-      ...sink,
-      start: (c) => {
-        controller = c;
-      },
-    }, { highWaterMark: 1 });
-    this[writableTarget] = conn;
-    this[writableController] = controller;
-  }
-}
-
-/** Settles a reader waiting for a message: a result, or a rejected promise. */
-type Settle<T> = (
-  r: IteratorResult<T> | PromiseLike<IteratorResult<T>>,
-) => void;
-
-/** The end of a stream of messages. */
-const END_RESULT: IteratorResult<never, undefined> = Object.freeze({
-  done: true,
-  value: undefined,
-});
-const DONE: Promise<IteratorResult<never, undefined>> = Promise.resolve(
-  END_RESULT,
-);
 const LF = new Uint8Array([10]);
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/** The iterator of a connection's `for await`: one small object. */
-class MessageIterator<T> implements AsyncIterator<T> {
-  readonly #conn: { [nextMessage](): Promise<IteratorResult<T>> };
-
-  constructor(conn: { [nextMessage](): Promise<IteratorResult<T>> }) {
-    this.#conn = conn;
-  }
-
-  next(): Promise<IteratorResult<T>> {
-    return this.#conn[nextMessage]();
-  }
-
-  return(): Promise<IteratorResult<T, undefined>> {
-    return DONE;
-  }
-}
-
-/** Errors a stream through its controller unless it is done already. */
-function errorQuietly(
-  controller: { error(reason?: unknown): void },
-  reason: unknown,
-): void {
-  try {
-    controller.error(reason);
-  } catch {
-    // Closed or errored already.
-  }
-}
+/** The lifecycle states of a connection (see the module doc). */
+const State = {
+  /** Reading and writing. */
+  OPEN: 0,
+  /** The peer's EOF was read; writes go on. */
+  READ_CLOSED: 1,
+  /** `closeWrite()` was called: no more writes, FIN once flushed; reads go on. */
+  WRITE_CLOSED: 2,
+  /** `close()` or an idle timeout: no more writes; the queue flushes. */
+  CLOSING: 3,
+  /** Flushed: FIN, then the peer's input is discarded until the linger ends. */
+  LINGERING: 4,
+  /** The socket is closed. */
+  CLOSED: 5,
+} as const;
+type State = typeof State[keyof typeof State];
 
 /**
  * A framed, full-duplex connection: send and receive messages through a
@@ -413,63 +196,39 @@ function errorQuietly(
  */
 export class Connection<In = Uint8Array, Out = In>
   implements AsyncIterable<In>, AsyncDisposable {
+  /** The socket; replaced by its TLS stream after `startTls()`. */
   #t: Transport;
+  /** The read half: the read buffer and the decoder. */
   readonly #reader: FrameReader<In>;
-  #encoderImpl;
+  /** The write half: the write queue, coalescing, water marks, the FIN. */
+  readonly #writer: FrameWriter<Out>;
+  /** `for await`, `readable` and `writable`. */
+  readonly #faces: Faces<In, Out>;
   readonly #remoteAddr: Deno.Addr;
   readonly #stats: ConnectionStats;
-  readonly #marks: WaterMarks;
   /** The idle, read and write deadlines; null when no timeout is set. */
   readonly #deadlines: Deadlines | null;
   readonly #lingerTimeout: number;
   readonly #lingerTime: number;
+
+  /** Where the connection is in its life (see the module doc). */
+  #state: State = State.OPEN;
   /**
-   * A lingering close owns the socket's read side: what the read under
-   * way returns is discarded, and no read is started here any more.
+   * The error that ended the connection (abort, timeout, socket error),
+   * recorded once; a decoder's error stays with the reader.
    */
-  #lingering = false;
-
-  // Reading.
-  #faceInUse: "iterator" | "readable" | null = null;
-  #readable: ReadableStream<In> | null = null;
-  #readableController: ReadableStreamDefaultController<In> | null = null;
-  /** A pull of the readable face waits for a message. */
-  #pulling = false;
-  #writable: WritableStream<Out> | null = null;
-
-  // Writing.
-  /**
-   * Where messages are encoded; taken from the shared pool by the first
-   * message after a write and given back when its bytes are written, so
-   * an idle connection holds no write buffer.
-   */
-  #out: ByteBuffer | null = null;
-  /**
-   * A buffer too large for the pool, kept for the messages sent while the
-   * other one is being written: a connection that moves large batches
-   * reuses its two buffers instead of growing new ones.
-   */
-  #spare: ByteBuffer | null = null;
-
-  /** Bytes encoded and not yet handed to a socket write. */
-  #pendingBytes(): number {
-    return this.#out?.length ?? 0;
-  }
-  #writing = false;
-  #flushWaiters: Array<() => void> | null = null;
-  #writeClosed = false;
-  #closeWriteRequested: Promise<void> | null = null;
-
-  // Lifecycle.
   #error: Error | null = null;
-  #closedSettled = false;
+  /** What `closeWrite()` returns, once called. */
+  #closeWrite: Promise<void> | null = null;
+  /** What `close()` returns, once called (or an idle timeout closes). */
   #closing: Promise<void> | null = null;
-  /** Made when first asked for: most connections are never awaited. */
+  /**
+   * What `closed` returns: made when first asked for (most connections
+   * are never awaited), or at CLOSED.
+   */
   #closed: Promise<void> | null = null;
   #resolveClosed: (() => void) | null = null;
   #rejectClosed: ((err: Error) => void) | null = null;
-  /** How the connection ended, once it has: null for a clean close. */
-  #endedWith: Error | null | undefined = undefined;
 
   /**
    * Wraps a transport.
@@ -481,12 +240,11 @@ export class Connection<In = Uint8Array, Out = In>
     const codec = options.codec ??
       (raw() as unknown as Codec<In, Out>);
     this.#t = transport;
-    this.#encoderImpl = codec.encoder();
     this.#remoteAddr = options.remoteAddr ?? transport.remoteAddr;
-    this.#marks = makeWaterMarks(options);
-    const idle = checkTimeout(options.idleTimeout, "idleTimeout");
-    const read = checkTimeout(options.readTimeout, "readTimeout");
-    const write = checkTimeout(options.writeTimeout, "writeTimeout");
+    const marks = makeWaterMarks(options);
+    const { idle, read, write, lingerTimeout, lingerTime } = makeTimeouts(
+      options,
+    );
     this.#stats = {
       bytesRead: 0,
       bytesWritten: 0,
@@ -495,12 +253,8 @@ export class Connection<In = Uint8Array, Out = In>
       writes: 0,
       openedAt: Date.now(),
     };
-    this.#lingerTimeout = options.lingerTimeout === undefined
-      ? 5000
-      : checkTimeout(options.lingerTimeout, "lingerTimeout");
-    this.#lingerTime = options.lingerTime === undefined
-      ? 30_000
-      : checkTimeout(options.lingerTime, "lingerTime");
+    this.#lingerTimeout = lingerTimeout;
+    this.#lingerTime = lingerTime;
     this.#deadlines = idle > 0 || read > 0 || write > 0
       ? new Deadlines(idle, read, write, (err) => this.#expire(err))
       : null;
@@ -510,6 +264,15 @@ export class Connection<In = Uint8Array, Out = In>
       options.borrow ?? false,
       options.initialBytes,
     );
+    this.#writer = new FrameWriter<Out>(
+      this.#writerHost(),
+      this.#reader,
+      codec.encoder(),
+      marks,
+      this.#stats,
+      this.#deadlines,
+    );
+    this.#faces = new Faces<In, Out>(this, this.#reader, this.#writer);
   }
 
   /** What the frame reader asks of this connection. */
@@ -520,12 +283,12 @@ export class Connection<In = Uint8Array, Out = In>
     const conn = this;
     return {
       read: (p) => this.#t.read(p),
-      beforeRead: () => this.#flushSoon(),
+      beforeRead: () => this.#writer.flushSoon(),
       readWait: () => deadlines?.readWait(),
       bytesRead: (n) => {
         // A read's completion starts a task: replies deferred before it
         // are stuck behind an application that stopped taking messages.
-        flushStalled();
+        scheduler.flushStalled();
         stats.bytesRead += n;
         deadlines?.activity();
       },
@@ -535,12 +298,27 @@ export class Connection<In = Uint8Array, Out = In>
       },
       readEnded: () => {
         deadlines?.readDone();
+        if (this.#state === State.OPEN) this.#state = State.READ_CLOSED;
         this.#maybeFinish();
       },
       get isClosed() {
-        return conn.#closedSettled;
+        return conn.#state === State.CLOSED;
       },
       readFailed: (err) => this.#fail(err),
+    };
+  }
+
+  /** What the frame writer asks of this connection. */
+  #writerHost(): WriterHost {
+    // deno-lint-ignore no-this-alias
+    const conn = this;
+    return {
+      write: (p) => this.#t.write(p),
+      closeWrite: () => this.#t.closeWrite(),
+      get error() {
+        return conn.#error;
+      },
+      writeFailed: (err) => this.#fail(err),
     };
   }
 
@@ -569,12 +347,13 @@ export class Connection<In = Uint8Array, Out = In>
 
   /** Bytes queued for writing and not yet written to the socket. */
   get bufferedAmount(): number {
-    return this.#marks.buffered;
+    return this.#writer.buffered;
   }
 
   /** Whether a write would be under the high-water mark now. */
   get writableNow(): boolean {
-    return this.#marks.writable && this.#error === null && !this.#writeClosed;
+    return this.#writer.writable && this.#error === null &&
+      !this.#writer.finSent;
   }
 
   /**
@@ -591,19 +370,11 @@ export class Connection<In = Uint8Array, Out = In>
    */
   get closed(): Promise<void> {
     if (this.#closed === null) {
-      const ended = this.#endedWith;
-      if (ended === null) {
-        this.#closed = RESOLVED;
-      } else if (ended !== undefined) {
-        this.#closed = Promise.reject(ended);
-        this.#closed.catch(noop);
-      } else {
-        this.#closed = new Promise<void>((resolve, reject) => {
-          this.#resolveClosed = resolve;
-          this.#rejectClosed = reject;
-        });
-        this.#closed.catch(noop);
-      }
+      this.#closed = new Promise<void>((resolve, reject) => {
+        this.#resolveClosed = resolve;
+        this.#rejectClosed = reject;
+      });
+      this.#closed.catch(noop);
     }
     return this.#closed;
   }
@@ -629,7 +400,7 @@ export class Connection<In = Uint8Array, Out = In>
    * @throws {TimeoutError} A read or idle timeout ended the connection.
    */
   async receive(): Promise<In | undefined> {
-    const r = await this.#next();
+    const r = await this.#faces.next();
     return r.done ? undefined : r.value;
   }
 
@@ -639,13 +410,7 @@ export class Connection<In = Uint8Array, Out = In>
    * @returns An iterator of messages.
    */
   [Symbol.asyncIterator](): AsyncIterator<In> {
-    this.#claimFace("iterator");
-    return new MessageIterator(this);
-  }
-
-  /** The next message, for the iterators of this connection. */
-  [nextMessage](): Promise<IteratorResult<In>> {
-    return this.#next();
+    return this.#faces.iterator();
   }
 
   /**
@@ -653,32 +418,7 @@ export class Connection<In = Uint8Array, Out = In>
    * iterator, not both. Its byte messages are always copies.
    */
   get readable(): ReadableStream<In> {
-    if (this.#readable) return this.#readable;
-    this.#claimFace("readable");
-    this.#readable = new MessageReadable<In>(this, {
-      start: (controller) => {
-        this.#readableController = controller;
-      },
-      pull: async (controller) => {
-        this.#pulling = true;
-        let r: In | typeof END;
-        try {
-          r = await this.#reader.next(false);
-        } finally {
-          this.#pulling = false;
-        }
-        if (r === END) {
-          this.#flushSoon();
-          controller.close();
-          return;
-        }
-        controller.enqueue(r);
-      },
-      cancel: (reason) => {
-        this.abort(reason);
-      },
-    }, { highWaterMark: 0 });
-    return this.#readable;
+    return this.#faces.readable;
   }
 
   /**
@@ -695,187 +435,8 @@ export class Connection<In = Uint8Array, Out = In>
    * pipe: the same backpressure, closing, aborting and cancelling.
    */
   get writable(): WritableStream<Out> {
-    if (this.#writable) return this.#writable;
-    this.#writable = new MessageWritable<Out>(this, {
-      write: (message) => this.send(message),
-      close: () => this.closeWrite(),
-      abort: (reason) => {
-        this.abort(reason);
-      },
-    });
-    return this.#writable;
+    return this.#faces.writable;
   }
-
-  /**
-   * Pipes the readable face into a connection's writable face without a
-   * stream chunk per message; `null` when the generic pipe must run (a
-   * pull is under way, or the options ask for what only it does).
-   */
-  [pipeFast](
-    source: ReadableStream<In>,
-    dest: WritableStream<In>,
-    options: StreamPipeOptions | undefined,
-  ): Promise<void> | null {
-    if (
-      !(dest instanceof MessageWritable) || source.locked || dest.locked ||
-      this.#pulling || this.#readableController === null ||
-      options?.signal !== undefined || options?.preventCancel === true
-    ) {
-      return null;
-    }
-    return this.#pipe(
-      source.getReader(),
-      dest.getWriter(),
-      dest[writableTarget],
-      dest[writableController]!,
-      options?.preventClose === true,
-      options?.preventAbort === true,
-    );
-  }
-
-  async #pipe(
-    reader: ReadableStreamDefaultReader<In>,
-    writer: WritableStreamDefaultWriter<In>,
-    to: PipeTarget<In>,
-    toController: WritableStreamDefaultController,
-    preventClose: boolean,
-    preventAbort: boolean,
-  ): Promise<void> {
-    const controller = this.#readableController!;
-    const frames = this.#reader;
-    // Another connection ending while this one waits for bytes ends the
-    // pipe then, not at the next message. (Piped into itself, the end of
-    // the connection ends the reading too.)
-    let destError: Error | null = null;
-    let piping = true;
-    if (to as unknown !== this) {
-      const destEnded = (err?: unknown) => {
-        if (!piping || destError !== null) return;
-        destError = err instanceof Error
-          ? err
-          : new ConnectionClosedError("Cannot pipe: the destination closed");
-        this.abort(destError);
-      };
-      to.closed.then(() => destEnded(), destEnded);
-    }
-    let sourceError: unknown = null;
-    let ended = false;
-    try {
-      // Messages the stream already holds go first.
-      while ((controller.desiredSize ?? 0) < 0) {
-        const r = await reader.read();
-        if (r.done) {
-          ended = true;
-          break;
-        }
-        if (!to.write(r.value)) await to.drain();
-      }
-      // Each message is encoded by the destination before the next is
-      // decoded, so it may be a view of the read buffer.
-      pump: while (!ended && destError === null) {
-        let m: In | typeof END | NeedMore;
-        try {
-          m = await frames.next(true);
-        } catch (err) {
-          sourceError = err;
-          break;
-        }
-        // Every message buffered, each written as it is decoded.
-        while (m !== NEED_MORE) {
-          if (m === END) {
-            ended = true;
-            break pump;
-          }
-          if (!to.write(m)) await to.drain();
-          try {
-            m = frames.poll(true);
-          } catch (err) {
-            sourceError = err;
-            break pump;
-          }
-        }
-      }
-    } catch (err) {
-      destError ??= err instanceof Error ? err : toNetError(err);
-    } finally {
-      piping = false;
-    }
-    if (destError !== null) {
-      const err: Error = destError;
-      errorQuietly(toController, err);
-      writer.releaseLock();
-      await reader.cancel(err).catch(noop);
-      reader.releaseLock();
-      throw err;
-    }
-    if (sourceError !== null) {
-      errorQuietly(controller, sourceError);
-      reader.releaseLock();
-      // Nothing reads this connection any more: it closes, flushing what
-      // it was sent to write.
-      if (to as unknown !== this) void this.close();
-      if (preventAbort) {
-        writer.releaseLock();
-      } else {
-        // The messages before the bad bytes were accepted: they go out
-        // before the abort.
-        await to.flush().catch(noop);
-        await writer.abort(sourceError).catch(noop);
-      }
-      throw sourceError;
-    }
-    this.#flushSoon();
-    try {
-      controller.close();
-    } catch {
-      // Closed already.
-    }
-    reader.releaseLock();
-    if (preventClose) writer.releaseLock();
-    else await writer.close();
-  }
-
-  #claimFace(face: "iterator" | "readable"): void {
-    if (this.#faceInUse !== null && this.#faceInUse !== face) {
-      throw new TypeError(
-        `Cannot read with the ${face}: the ${this.#faceInUse} is already reading this connection`,
-      );
-    }
-    this.#faceInUse = face;
-  }
-
-  /** The next message as an iterator result. */
-  #next(): Promise<IteratorResult<In>> {
-    let r: In | typeof END | NeedMore;
-    try {
-      r = this.#reader.poll();
-    } catch (err) {
-      this.#flushSoon();
-      return Promise.reject(err);
-    }
-    if (r === NEED_MORE) {
-      return this.#reader.wait(this.#iteratorStep) as Promise<
-        IteratorResult<In>
-      >;
-    }
-    if (r === END) {
-      // Replies to the last messages go out now.
-      this.#flushSoon();
-      return DONE;
-    }
-    return Promise.resolve({ done: false, value: r });
-  }
-
-  /** The step of a reader waiting for the next message. */
-  readonly #iteratorStep = (): IteratorResult<In> | NeedMore => {
-    const r = this.#reader.poll();
-    if (r === NEED_MORE) return NEED_MORE;
-    if (r === END) {
-      this.#flushSoon();
-      return END_RESULT;
-    }
-    return { done: false, value: r };
-  };
 
   // -------------------------------------------------------------------------
   // Procedural reads
@@ -1064,7 +625,7 @@ export class Connection<In = Uint8Array, Out = In>
   setCodec<I, O = I>(codec: Codec<I, O>): Connection<I, O> {
     const self = this as unknown as Connection<I, O>;
     self.#reader.setDecoder(codec.decoder());
-    self.#encoderImpl = codec.encoder();
+    self.#writer.setEncoder(codec.encoder());
     return self;
   }
 
@@ -1122,44 +683,8 @@ export class Connection<In = Uint8Array, Out = In>
    * @throws {FrameTooLargeError | TypeError} The codec cannot encode the message.
    */
   write(message: Out): boolean {
-    if (this.#closedSettled || this.#error !== null) throw this.#closedError();
-    if (this.#writeClosed || this.#closeWriteRequested || this.#closing) {
-      throw new ConnectionClosedError(
-        "Cannot write: the write side of the connection is closed",
-      );
-    }
-    let out = this.#out;
-    if (out === null) {
-      out = this.#out = this.#spare ?? takeBuffer();
-      this.#spare = null;
-    }
-    const before = out.length;
-    try {
-      this.#encoderImpl.encodeInto(message, out);
-    } catch (err) {
-      // A message the codec refuses leaves nothing behind.
-      out.truncate(before);
-      throw err;
-    }
-    const added = out.length - before;
-    this.#stats.messagesWritten++;
-    this.#marks.add(added);
-    if (!this.#writing) {
-      if (!this.#reader.inBatch) {
-        // Messages queued in this tick go out together, in one write.
-        if (!this.#flushQueued) {
-          this.#flushQueued = true;
-          queueMicroFlush(this);
-        }
-      } else if (!this.#deferred) {
-        // Messages of the last read are still being handled: their
-        // replies go out together when the last one is taken; the shared
-        // sweep covers an application that stops taking them.
-        this.#deferred = true;
-        deferFlush(this);
-      }
-    }
-    return this.#marks.writable;
+    if (this.#state > State.READ_CLOSED) throw this.#writeRefused();
+    return this.#writer.write(message);
   }
 
   /**
@@ -1186,12 +711,10 @@ export class Connection<In = Uint8Array, Out = In>
    * @returns A promise that resolves when more may be sent.
    */
   drain(): Promise<void> {
-    if (this.#closedSettled || this.#lingering) {
+    if (this.#state >= State.LINGERING) {
       return Promise.reject(this.#closedError());
     }
-    if (this.#marks.writable) return RESOLVED;
-    this.#flushSoon();
-    return this.#marks.waitWritable();
+    return this.#writer.drain();
   }
 
   /**
@@ -1200,100 +723,10 @@ export class Connection<In = Uint8Array, Out = In>
    * @returns A promise that resolves when the queue is empty.
    */
   flush(): Promise<void> {
-    if (this.#closedSettled || this.#lingering) {
+    if (this.#state >= State.LINGERING) {
       return Promise.reject(this.#closedError());
     }
-    if (!this.#writing && this.#pendingBytes() === 0) return RESOLVED;
-    this.#flushSoon();
-    return new Promise<void>((resolve, reject) => {
-      (this.#flushWaiters ??= []).push(() => {
-        if (this.#closedSettled && this.#pendingBytes() > 0) {
-          reject(this.#closedError());
-        } else if (this.#error) reject(this.#error);
-        else resolve();
-      });
-    });
-  }
-
-  #flushQueued = false;
-  /** Called by the shared end-of-tick flush. */
-  [microFlush](): void {
-    this.#flushQueued = false;
-    this.#flushSoon();
-  }
-
-  /** Whether this connection waits in the shared deferred-flush set. */
-  #deferred = false;
-  /** Called by the shared sweep timer. */
-  [sweepFlush](): void {
-    this.#deferred = false;
-    this.#flushSoon();
-  }
-
-  #flushSoon(): void {
-    if (this.#deferred) {
-      // The sweep timer is left to fire as a no-op: cheaper than clearing
-      // and re-arming one per read. It is cleared at close.
-      this.#deferred = false;
-      deferred.delete(this);
-    }
-    if (!this.#writing && this.#pendingBytes() > 0 && !this.#closedSettled) {
-      void this.#writeLoop();
-    }
-  }
-
-  async #writeLoop(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#pendingBytes() > 0 && !this.#closedSettled) {
-        const buf = this.#out!;
-        this.#out = null;
-        const bytes = buf.bytes();
-        const total = bytes.length;
-        this.#deadlines?.writeBegin();
-        let off = 0;
-        while (off < total) {
-          let n: number;
-          try {
-            n = await this.#t.write(off === 0 ? bytes : bytes.subarray(off));
-          } catch (err) {
-            if (this.#closedSettled) return;
-            throw toNetError(err, "Cannot write to connection");
-          }
-          off += n;
-          this.#stats.writes++;
-          // The peer is reading: the write timeout counts from here.
-          this.#deadlines?.writeProgress();
-        }
-        this.#stats.bytesWritten += total;
-        this.#deadlines?.writeDone();
-        if (buf.capacity <= POOL_MAX_BYTES) {
-          giveBuffer(buf);
-        } else {
-          // A connection that moves large batches keeps its large buffers.
-          buf.clear(1 << 20);
-          if (this.#out === null) this.#out = buf;
-          else this.#spare = buf;
-        }
-        this.#marks.remove(total);
-      }
-    } catch (err) {
-      this.#fail(err instanceof Error ? err : toNetError(err));
-    } finally {
-      this.#writing = false;
-      this.#deadlines?.writeStopped();
-      const waiters = this.#flushWaiters;
-      if (
-        waiters !== null &&
-        (this.#pendingBytes() === 0 || this.#closedSettled)
-      ) {
-        this.#flushWaiters = null;
-        for (const w of waiters) w();
-      }
-      if (this.#pendingBytes() > 0 && !this.#closedSettled) {
-        void this.#writeLoop();
-      }
-    }
+    return this.#writer.flush(this.#closedError);
   }
 
   /**
@@ -1303,21 +736,13 @@ export class Connection<In = Uint8Array, Out = In>
    * @returns A promise that resolves when the write side is shut.
    */
   closeWrite(): Promise<void> {
-    if (this.#closeWriteRequested) return this.#closeWriteRequested;
-    this.#closeWriteRequested = (async () => {
+    if (this.#closeWrite !== null) return this.#closeWrite;
+    if (this.#state <= State.READ_CLOSED) this.#state = State.WRITE_CLOSED;
+    return this.#closeWrite = (async () => {
       await this.flush();
-      if (this.#error || this.#writeClosed) return;
-      try {
-        await this.#t.closeWrite();
-      } catch (err) {
-        if (!this.#error) {
-          throw toNetError(err, "Cannot close the write side");
-        }
-      }
-      this.#writeClosed = true;
+      await this.#writer.closeWrite();
       this.#maybeFinish();
     })();
-    return this.#closeWriteRequested;
   }
 
   // -------------------------------------------------------------------------
@@ -1346,52 +771,46 @@ export class Connection<In = Uint8Array, Out = In>
 
   /**
    * The graceful close: of `close()` (`reason` null), or of an idle
-   * timeout (`reason` is the error, already recorded). Resolves when the
-   * FIN is sent; the linger goes on, then the socket is closed. Never
-   * rejects.
+   * timeout (`reason` is the error, already recorded). CLOSING, then
+   * LINGERING once flushed; resolves when the FIN is sent; the linger
+   * goes on, then CLOSED. Never rejects.
    */
   async #closeGracefully(reason: Error | null): Promise<void> {
-    if (reason === null && !this.#closedSettled) {
+    if (this.#state < State.CLOSING) this.#state = State.CLOSING;
+    if (reason === null && this.#state !== State.CLOSED) {
       try {
         await this.flush();
       } catch {
         // The error is recorded; closing goes on.
       }
     }
-    if (this.#closeWriteRequested !== null) {
-      await this.#closeWriteRequested.catch(noop);
-    }
-    if (this.#closedSettled || this.#error !== reason) {
+    if (this.#closeWrite !== null) await this.#closeWrite.catch(noop);
+    if (this.#state === State.CLOSED || this.#error !== reason) {
       this.#finish(reason ?? this.#reader.error);
       return;
     }
-    const pending = this.#stopForLinger();
+    // LINGERING: the linger owns the socket's read side now (readers get
+    // the messages already buffered, then the end); no deadline fires.
+    this.#state = State.LINGERING;
+    this.#deadlines?.stop();
+    const pending = this.#reader.linger();
     const bounds = {
       lingerTimeout: this.#lingerTimeout,
       lingerTime: this.#lingerTime,
     };
-    const finSent = this.#writeClosed || await sendFin(this.#t, bounds);
-    this.#writeClosed = true;
+    const finSent = await this.#writer.sendFin(bounds);
     // A peer that sent bytes it could not decode did not end cleanly,
     // even though the replies owed to it were flushed.
     const ending = reason ?? this.#reader.error;
-    if (!finSent || this.#reader.buffer.eof || this.#closedSettled) {
+    if (
+      !finSent || this.#reader.buffer.eof ||
+      (this.#state as State) === State.CLOSED
+    ) {
       this.#finish(ending);
       return;
     }
     // The read under way, if any, is the linger's first.
     void drainInput(this.#t, pending, bounds).then(() => this.#finish(ending));
-  }
-
-  /**
-   * Hands the socket's read side over to the linger: readers get the
-   * messages already buffered, then the end; no deadline fires any more.
-   * Returns the socket read under way, which the linger takes over.
-   */
-  #stopForLinger(): Promise<number | null> | null {
-    this.#lingering = true;
-    this.#deadlines?.stop();
-    return this.#reader.linger();
   }
 
   /**
@@ -1401,8 +820,7 @@ export class Connection<In = Uint8Array, Out = In>
    */
   #expire(err: TimeoutError): void {
     if (
-      err.kind !== "idle" || this.#closing !== null || this.#writing ||
-      this.#pendingBytes() > 0 || this.#error !== null || this.#closedSettled
+      err.kind !== "idle" || this.#state >= State.CLOSING || this.#writer.busy
     ) {
       this.#fail(err);
       return;
@@ -1438,42 +856,58 @@ export class Connection<In = Uint8Array, Out = In>
    * that rethrows it) lets the close go on; another one cuts it short.
    */
   #fail(err: Error): void {
-    if (this.#closedSettled || err === this.#error) return;
+    if (this.#state === State.CLOSED || err === this.#error) return;
     this.#error ??= err;
     this.#reader.fail(this.#error);
     this.#finish(this.#error);
   }
 
-  /** Closes the socket once both directions are done. */
+  /**
+   * WRITE_CLOSED (or CLOSING after it) → CLOSED once both directions are
+   * done: the FIN of `closeWrite()` is sent and the peer's EOF was read.
+   */
   #maybeFinish(): void {
-    if (this.#reader.buffer.eof && this.#writeClosed) this.#finish(null);
+    if (
+      this.#state < State.LINGERING && this.#error === null &&
+      this.#writer.finSent && this.#reader.buffer.eof
+    ) {
+      this.#finish(null);
+    }
   }
 
+  /** → CLOSED: the socket is closed, the queue dropped, `closed` settles. */
   #finish(err: Error | null): void {
-    if (this.#closedSettled) return;
-    this.#closedSettled = true;
+    if (this.#state === State.CLOSED) return;
+    this.#state = State.CLOSED;
     this.#deadlines?.stop();
     try {
       this.#t.close();
     } catch {
       // Already closed.
     }
-    this.#deferred = false;
-    undeferFlush(this);
-    this.#marks.close(err ?? this.#closedError());
-    const waiters = this.#flushWaiters;
-    this.#flushWaiters = null;
-    for (const w of waiters ?? []) w();
-    this.#endedWith = err;
-    if (err) this.#rejectClosed?.(err);
-    else this.#resolveClosed?.();
+    this.#writer.close(err ?? this.#closedError());
+    if (this.#closed === null) {
+      // Nobody waits yet: settled once, for whoever asks later.
+      this.#closed = err === null ? RESOLVED : Promise.reject(err);
+      this.#closed.catch(noop);
+    } else if (err !== null) this.#rejectClosed!(err);
+    else this.#resolveClosed!();
+  }
+
+  /** The error for a write refused in this state. */
+  #writeRefused(): Error {
+    if (this.#state === State.CLOSED || this.#error !== null) {
+      return this.#closedError();
+    }
+    return new ConnectionClosedError(
+      "Cannot write: the write side of the connection is closed",
+    );
   }
 
   /** The error for an operation on a closed connection. */
-  #closedError(): Error {
-    return this.#error ??
+  readonly #closedError = (): Error =>
+    this.#error ??
       new ConnectionClosedError("Cannot use connection: it is closed");
-  }
 
   /**
    * Whether the connection is closed (cleanly or not) for the
@@ -1482,6 +916,6 @@ export class Connection<In = Uint8Array, Out = In>
    * is closed).
    */
   get isClosed(): boolean {
-    return this.#closedSettled || this.#lingering;
+    return this.#state >= State.LINGERING;
   }
 }

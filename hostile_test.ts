@@ -13,6 +13,7 @@ import {
   assertGreater,
   assertInstanceOf,
   assertLess,
+  assertLessOrEqual,
 } from "@std/assert";
 import {
   type Codec,
@@ -769,4 +770,70 @@ Deno.test("`serve()` stays under 150 MB RSS with 25 clients that send 1-byte lin
   assertGreater(echoes, 10);
   assertLess(slowest, 1000);
   await assertChildServes(child, lines());
+});
+
+// ---------------------------------------------------------------------------
+// Memory of idle connections
+
+/** The most an idle connection may cost the server after a large message. */
+const IDLE_BYTES_PER_CONNECTION = 64 * 1024;
+
+Deno.test("`serve()` keeps 200 idle connections under 64 KiB each after each echoed one 2 MB frame", async () => {
+  // glibc's malloc raises its mmap threshold to the size of a large block
+  // once one is freed, and then serves the next from a heap it never
+  // trims: RSS would keep what netkit let go. A fixed threshold makes RSS
+  // show what the process holds.
+  await using child = await ServerChild.start("length", {
+    MALLOC_MMAP_THRESHOLD_: "131072",
+  });
+  const codec = lengthPrefixed();
+  const frame = new Uint8Array(2_000_000).fill(7);
+  const echo = async (conn: Connection<Uint8Array, Uint8Array>) => {
+    await conn.send(frame);
+    const got = await conn.receive();
+    assertEquals(got?.length, frame.length);
+  };
+  // One large echo first, so that what the process keeps once (code, the
+  // allocator's first growth) is in the figure before.
+  {
+    await using warm = await connect(child.addr, { codec });
+    await echo(warm);
+  }
+  await assertChildServes(child, codec);
+  const before = await child.rss();
+
+  const count = 200;
+  const conns: Connection<Uint8Array, Uint8Array>[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      conns.push(await connect(child.addr, { codec }));
+    }
+    // Ten at a time: the server's peak stays small; what is measured is
+    // what each connection keeps afterwards.
+    for (let i = 0; i < count; i += 10) {
+      await Promise.all(conns.slice(i, i + 10).map(echo));
+    }
+    // Idle now. The read buffer lets its memory go on the read after the
+    // frame, the write buffer once its queue is empty: both happen at the
+    // echo's end, and a short wait covers the sockets' last reads.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = await child.rss();
+    assertEquals(after.stats.active, count);
+    const perConnection = (after.rss - before.rss) / count;
+    // The buffers V8 holds for the process, resident or not: a kept
+    // buffer that was cut back to a fresh array is not resident until it
+    // is written to, so RSS alone would not see it.
+    const externalPerConnection = (after.external - before.external) / count;
+    report("200 idle connections after one 2 MB echo each", {
+      rssBefore: mib(before.rss),
+      rssAfter: mib(after.rss),
+      perConnection: `${(perConnection / 1024).toFixed(1)}KiB`,
+      externalPerConnection: `${(externalPerConnection / 1024).toFixed(1)}KiB`,
+      heapUsedGrowth: mib(after.heapUsed - before.heapUsed),
+    });
+    assertLessOrEqual(perConnection, IDLE_BYTES_PER_CONNECTION);
+    assertLessOrEqual(externalPerConnection, IDLE_BYTES_PER_CONNECTION);
+  } finally {
+    for (const conn of conns) await conn.close();
+  }
 });

@@ -594,11 +594,17 @@ export class ReadBuffer implements DecodeInput {
     const free = this.data.length - this.end;
     const size = Math.min(free, Math.max(read, want - unread));
     this.#asked = size;
+    this.#askedForFrame = want - unread > read;
     return this.data.subarray(this.end, this.end + size);
   }
 
   /** How many bytes the last `space()` offered. */
   #asked = 0;
+  /**
+   * Whether the last `space()` was sized by the frame in progress: a read
+   * that fills it says the frame is whole, not that more bytes wait.
+   */
+  #askedForFrame = false;
 
   /**
    * The unread bytes to make room for, of the frame in progress: what the
@@ -647,7 +653,10 @@ export class ReadBuffer implements DecodeInput {
    */
   commit(n: number): void {
     this.end += n;
-    this.#busy = n >= this.#asked;
+    // A read that filled the rest of a frame of known size is not busy:
+    // once that frame is taken, the next read is a quiet one, and a
+    // connection that goes idle after a large frame waits on little memory.
+    this.#busy = n >= this.#asked && !this.#askedForFrame;
     if (this.#busy) {
       this.#readSize = Math.min(this.#readSize * 2, this.#maxRead);
     } else if (n < this.#readSize / 4) {

@@ -63,7 +63,14 @@ const server = serve({
     if (error !== null) emit({ event: "close", error: describe(error) });
   },
 }, async (conn) => {
-  for await (const frame of conn) await conn.send(frame);
+  // The echo lets go of each frame before it waits for the next: a
+  // suspended \`for await\` keeps its last value alive, and what an idle
+  // connection holds is to be netkit's, not the handler's last message.
+  let frame: Uint8Array | undefined;
+  while ((frame = await conn.receive()) !== undefined) {
+    await conn.send(frame);
+    frame = undefined;
+  }
 });
 
 const addr = server.addr as Deno.NetAddr;

@@ -101,7 +101,10 @@ export class ServerChild implements AsyncDisposable {
   readonly #pump: Promise<void>;
   port = 0;
 
-  constructor(codec: "length" | "lines" | "lines-skip") {
+  constructor(
+    codec: "length" | "lines" | "lines-skip",
+    env: Record<string, string> = {},
+  ) {
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -113,7 +116,7 @@ export class ServerChild implements AsyncDisposable {
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
-      env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+      env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...env },
     }).spawn();
     this.#child = child;
     this.#stdin = child.stdin.getWriter();
@@ -129,8 +132,9 @@ export class ServerChild implements AsyncDisposable {
 
   static async start(
     codec: "length" | "lines" | "lines-skip",
+    env: Record<string, string> = {},
   ): Promise<ServerChild> {
-    const child = new ServerChild(codec);
+    const child = new ServerChild(codec, env);
     try {
       const ev = await child.events.take(
         (e) => e.event === "listening",

@@ -1,0 +1,191 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+/**
+ * Private: the one piece of mutable state that every connection of the
+ * process shares — {@linkcode scheduler}. A leaf (it imports `ByteBuffer`
+ * only).
+ *
+ * Four things live here, and nowhere else at module level:
+ *
+ * 1. **The end-of-tick flush.** The writers that queued bytes in this tick
+ *    are flushed by one microtask at its end, in the order they queued:
+ *    every message a handler sends in one tick goes out in one socket
+ *    write. A writer is queued at most once a tick (it keeps its own
+ *    "queued" flag); the list is emptied by the microtask.
+ * 2. **The stalled-reply sweep.** A writer whose replies wait for the
+ *    application to take the rest of a read's messages is *deferred*. One
+ *    still deferred when a later task starts has an application that
+ *    stopped taking them (it awaits something else): its replies go out
+ *    then. Any connection's read completing starts such a task
+ *    ({@linkcode Scheduler.flushStalled}), so a busy process flushes them
+ *    at once; one timer shared by every connection covers a quiet one
+ *    within {@linkcode SWEEP_MS}. (A shorter timer costs a pipelining
+ *    connection 5–10% of its throughput: it is re-armed for almost every
+ *    read.) A writer that flushes on its own leaves the set without
+ *    clearing the timer (a no-op firing is cheaper than a clear and a
+ *    re-arm per read); the timer is cleared when a closing writer empties
+ *    the set, so no timer outlives the connections that need it.
+ * 3. **The write-buffer pool.** Writers take a buffer for the messages
+ *    they encode and give it back once its bytes are written, so an idle
+ *    connection holds no write buffer. At most {@linkcode POOL_MAX_BUFFERS}
+ *    buffers of at most {@linkcode POOL_MAX_BYTES} each are kept; a larger
+ *    buffer is never pooled (its writer keeps it only while its queue is
+ *    not empty).
+ * 4. **The yielded readers.** A reader that decoded its budget of
+ *    messages from bytes already buffered lets other work run: it waits
+ *    for one timer, shared by every such reader, on the next turn of the
+ *    event loop. The timer is armed only while a reader waits.
+ *
+ * Nothing here allocates per message: each entry point is a push, a flag
+ * test or a set operation on an object that already exists.
+ *
+ * @module
+ */
+
+import { ByteBuffer } from "./codec/byte_buffer.ts";
+
+/** A writer that the shared flushes reach. */
+export interface Flushable {
+  /** Called by the end-of-tick microtask it was queued for. */
+  microFlush(): void;
+  /** Called by the sweep, when its replies stalled. */
+  sweepFlush(): void;
+}
+
+/** A reader that spent its budget and waits for the next turn. */
+export interface Resumable {
+  /** Called on the next turn of the event loop. */
+  resume(): void;
+}
+
+/** The longest a stalled reply waits on a quiet process, in milliseconds. */
+export const SWEEP_MS = 10;
+/** How many buffers the pool keeps. */
+export const POOL_MAX_BUFFERS = 64;
+/**
+ * The largest buffer the pool keeps, in bytes: one that held a 64 KiB
+ * message with its header (a buffer grows by doubling) is pooled, so
+ * such messages reuse buffers. The pool holds at most
+ * `POOL_MAX_BUFFERS × POOL_MAX_BYTES` (8 MiB) for the whole process.
+ */
+export const POOL_MAX_BYTES = 131072;
+/** The capacity of a new write buffer. */
+const NEW_BUFFER_BYTES = 256;
+
+/** The shared scheduling state of every connection (see the module doc). */
+export class Scheduler {
+  /** The writers to flush at the end of this tick. */
+  readonly #micro: Flushable[] = [];
+  /** The deferred writers, flushed by the next task or the sweep. */
+  readonly #stalled = new Set<Flushable>();
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Write buffers not in use. */
+  readonly #pool: ByteBuffer[] = [];
+  /** The readers waiting for the next turn. */
+  #yielded: Resumable[] = [];
+  #yieldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  // 1. The end-of-tick flush.
+
+  /** Flushes `writer` at the end of this tick; call at most once a tick. */
+  queueMicroFlush(writer: Flushable): void {
+    if (this.#micro.push(writer) === 1) queueMicrotask(this.#runMicro);
+  }
+
+  readonly #runMicro = (): void => {
+    const micro = this.#micro;
+    try {
+      // A flush may queue another writer: the loop reaches it too.
+      for (let i = 0; i < micro.length; i++) micro[i]!.microFlush();
+    } finally {
+      micro.length = 0;
+    }
+  };
+
+  // 2. The stalled-reply sweep.
+
+  /** Flushes `writer` in a later task unless it flushes first. */
+  defer(writer: Flushable): void {
+    this.#stalled.add(writer);
+    this.#sweepTimer ??= setTimeout(this.#sweep, SWEEP_MS);
+  }
+
+  /** `writer` flushed on its own; the timer is left to fire as a no-op. */
+  undefer(writer: Flushable): void {
+    this.#stalled.delete(writer);
+  }
+
+  /** `writer` closed: forgotten, and the timer cleared with the last one. */
+  forget(writer: Flushable): void {
+    this.#stalled.delete(writer);
+    if (this.#stalled.size === 0 && this.#sweepTimer !== undefined) {
+      clearTimeout(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+    }
+  }
+
+  /** Flushes the writers deferred in an earlier task (a read completed). */
+  flushStalled(): void {
+    if (this.#stalled.size === 0) return;
+    const writers = [...this.#stalled];
+    this.#stalled.clear();
+    for (const w of writers) w.sweepFlush();
+  }
+
+  readonly #sweep = (): void => {
+    this.#sweepTimer = undefined;
+    this.flushStalled();
+  };
+
+  // 3. The write-buffer pool.
+
+  /** A cleared write buffer: a pooled one, or a new small one. */
+  takeBuffer(): ByteBuffer {
+    return this.#pool.pop() ?? new ByteBuffer(NEW_BUFFER_BYTES);
+  }
+
+  /**
+   * Takes back a buffer whose bytes are written.
+   *
+   * @returns `false` when the pool keeps it not (too large, or the pool
+   * is full): the caller drops it, or keeps it while it has more to write.
+   */
+  giveBuffer(buf: ByteBuffer): boolean {
+    if (
+      buf.capacity > POOL_MAX_BYTES || this.#pool.length >= POOL_MAX_BUFFERS
+    ) {
+      return false;
+    }
+    buf.clear();
+    this.#pool.push(buf);
+    return true;
+  }
+
+  // 4. The yielded readers.
+
+  /** Resumes `reader` on the next turn of the event loop. */
+  yieldReader(reader: Resumable): void {
+    this.#yielded.push(reader);
+    this.#yieldTimer ??= setTimeout(this.#runYielded, 0);
+  }
+
+  /** `reader` no longer waits (it stopped or failed). */
+  unyieldReader(reader: Resumable): void {
+    const i = this.#yielded.indexOf(reader);
+    if (i !== -1) this.#yielded.splice(i, 1);
+    if (this.#yielded.length === 0 && this.#yieldTimer !== undefined) {
+      clearTimeout(this.#yieldTimer);
+      this.#yieldTimer = undefined;
+    }
+  }
+
+  readonly #runYielded = (): void => {
+    const readers = this.#yielded;
+    this.#yielded = [];
+    this.#yieldTimer = undefined;
+    for (const r of readers) r.resume();
+  };
+}
+
+/** The one scheduler of the process, shared by every connection. */
+export const scheduler: Scheduler = new Scheduler();
