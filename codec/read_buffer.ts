@@ -137,7 +137,7 @@ export interface ReadBufferOptions {
   /**
    * The largest read the buffer grows to while reads fill it.
    *
-   * @default {262144}
+   * @default {65536}
    */
   maxRead?: number;
 }
@@ -171,7 +171,50 @@ const SHARED_COPY = 65536;
  * The smallest frame whose memory {@linkcode ReadBuffer.handOver} gives
  * away instead of copying.
  */
-const HAND_OVER_MIN = 16384;
+const HAND_OVER_MIN = 262144;
+
+/** The largest frame that shares a copy with the frames after it. */
+const SHARED_FRAME_MAX = 4096;
+
+/**
+ * The arrays that read buffers gave back when they went quiet, shared by
+ * every read buffer of the process and bounded in bytes: a connection
+ * that moves bursts takes a large array back when its next burst comes
+ * instead of allocating one, while a quiet connection waits on a small
+ * one. (Netty pools its read buffers for the same reason.) Only a socket
+ * read's buffer (`space()`) gives and takes; bytes in a spare array are
+ * never seen again, since a buffer only exposes the bytes it read.
+ */
+const spareArrays = {
+  arrays: [] as Uint8Array[],
+  bytes: 0,
+  /** The most bytes kept for reuse. */
+  MAX_BYTES: 4 * 1024 * 1024,
+  /** The smallest array worth keeping. */
+  MIN_LENGTH: 32768,
+  give(array: Uint8Array): void {
+    if (
+      array.length < this.MIN_LENGTH ||
+      this.bytes + array.length > this.MAX_BYTES
+    ) return;
+    this.arrays.push(array);
+    this.bytes += array.length;
+  },
+  /** An array of at least `min` bytes and not much more, if one is kept. */
+  take(min: number): Uint8Array | undefined {
+    const arrays = this.arrays;
+    for (let i = arrays.length - 1; i >= 0; i--) {
+      const a = arrays[i]!;
+      if (a.length >= min && a.length <= 4 * min) {
+        arrays[i] = arrays[arrays.length - 1]!;
+        arrays.pop();
+        this.bytes -= a.length;
+        return a;
+      }
+    }
+    return undefined;
+  },
+};
 
 /**
  * A bounded byte buffer that a socket reads into and a decoder consumes
@@ -227,7 +270,7 @@ export class ReadBuffer implements DecodeInput {
     const {
       limit = DEFAULT_READ_LIMIT,
       minRead = 2048,
-      maxRead = 262144,
+      maxRead = 65536,
     } = options;
     for (
       const [name, value] of [["limit", limit], ["minRead", minRead], [
@@ -505,7 +548,11 @@ export class ReadBuffer implements DecodeInput {
     const unread = this.end - this.start;
     this.#consumedBefore += this.start;
     this.#snap = null;
-    this.data = unread === 0 ? EMPTY : data.slice(this.start, this.end);
+    this.data = unread > 0
+      ? data.slice(this.start, this.end)
+      : this.#small !== null && this.#small !== data
+      ? this.#small
+      : EMPTY;
     this.start = 0;
     this.end = unread;
     return true;
@@ -526,6 +573,9 @@ export class ReadBuffer implements DecodeInput {
     const data = this.data;
     const from = view.byteOffset - data.byteOffset;
     const to = from + view.length;
+    // A larger frame is worth its own copy: it would keep most of a shared
+    // one alive on its own.
+    if (view.length > SHARED_FRAME_MAX) return view.slice();
     let snap = this.#snap;
     if (snap === null || from < this.#snapFrom || to > this.#snapTo) {
       const until = Math.max(to, Math.min(this.end, from + SHARED_COPY));
@@ -541,6 +591,8 @@ export class ReadBuffer implements DecodeInput {
    * `data[#snapFrom..#snapTo)`; null once bytes in `data` may move.
    */
   #snap: Uint8Array | null = null;
+  /** The array a quiet read waits in (at most `QUIET_READ` bytes). */
+  #small: Uint8Array | null = null;
   #snapFrom = 0;
   #snapTo = 0;
 
@@ -581,15 +633,36 @@ export class ReadBuffer implements DecodeInput {
     // ahead of the bytes that came: a header may lie), and for one read;
     // never more than the bound.
     const want = this.#wantAhead(unread);
+    // Room for the frame in progress (when its size is known) and for a
+    // read, but a read may be smaller than its target rather than make
+    // the array grow: it grows only when what is buffered needs it.
     const need = Math.max(want, Math.min(unread + read, this.limit));
-    if (unread === 0 && this.data.length > 2 * need) {
-      // The memory of a large frame or of a busy spell goes back.
+    if (unread === 0 && !this.#busy && this.data.length > 2 * need) {
+      // Quiet: the memory of a large frame or of a busy spell goes back,
+      // for the next burst of this connection or another to take, and the
+      // read waits in the small array this buffer keeps for it.
       this.#consumedBefore += this.start;
       this.#snap = null;
-      this.data = new Uint8Array(need);
+      const small = this.#small;
+      if (small === null || small.length < need || small.length > 2 * need) {
+        this.#small = new Uint8Array(need);
+      }
+      if (this.data !== small) spareArrays.give(this.data);
+      this.data = this.#small!;
       this.start = this.end = 0;
     } else {
-      this.#room(need);
+      // Room for the rest of a large frame of known size; otherwise for
+      // half a read at least (which holds the rest of a small frame).
+      const free = want > unread && want >= read
+        ? want - unread
+        : Math.max(want - unread, Math.min(read >> 1, this.limit));
+      if (this.data.length - this.end < free) {
+        this.#room(
+          Math.min(unread + free, Math.max(want, this.limit)),
+          false,
+          true,
+        );
+      }
     }
     const free = this.data.length - this.end;
     const size = Math.min(free, Math.max(read, want - unread));
@@ -619,7 +692,7 @@ export class ReadBuffer implements DecodeInput {
    * Makes `data` hold `need` unread bytes from `start = 0` if it must;
    * with `keepViews`, never by moving bytes within `data`.
    */
-  #room(need: number, keepViews = false): void {
+  #room(need: number, keepViews = false, spare = false): void {
     const unread = this.end - this.start;
     if (unread === 0 && !keepViews) {
       this.#consumedBefore += this.start;
@@ -636,8 +709,10 @@ export class ReadBuffer implements DecodeInput {
       // A frame of known size gets an array of its size: it can be handed
       // over whole (see handOver()).
       if (this.#want >= need) cap = Math.min(cap, this.#want);
-      const next = new Uint8Array(cap);
+      const next = (spare ? spareArrays.take(cap) : undefined) ??
+        new Uint8Array(cap);
       next.set(this.data.subarray(this.start, this.end));
+      if (spare && this.data !== this.#small) spareArrays.give(this.data);
       this.data = next;
     }
     this.#consumedBefore += this.start;
