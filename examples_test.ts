@@ -274,6 +274,7 @@ Deno.test("examples print usage for --help and one line for a bad flag", async (
       "tls_echo.ts",
       "throttle.ts",
       "redis.ts",
+      "redis_client.ts",
     ]
   ) {
     await using help = example(file, ["--help"]);
