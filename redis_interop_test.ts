@@ -324,7 +324,7 @@ const PROTOCOL_ERRORS: Array<[string, string]> = [
  */
 function serveOnReadBuffer(): RunningServer {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const codec = respServer();
+  const codec = respServer({ borrow: true }); // as examples/redis.ts
   const db = new Database();
   const open = new Map<Deno.Conn, Promise<void>>();
   let ids = 0;

@@ -110,14 +110,14 @@ export class Database {
    * The value of a key, deleting it if it has expired.
    *
    * @param key The key.
-   * @param now The time.
+   * @param now The time; the clock is read only for a key that expires.
    * @returns The value, or `undefined`.
    */
-  get(key: string, now: number): Uint8Array | undefined {
+  get(key: string, now?: number): Uint8Array | undefined {
     const value = this.#values.get(key);
     if (value === undefined || this.#expires.size === 0) return value;
     const when = this.#expires.get(key);
-    if (when !== undefined && now > when) {
+    if (when !== undefined && (now ?? this.now()) > when) {
       this.#values.delete(key);
       this.#expires.delete(key);
       return undefined;
@@ -136,17 +136,18 @@ export class Database {
   set(key: string, value: Uint8Array, expires?: number | "keep"): void {
     this.#values.set(key, value);
     if (expires === "keep") return;
-    if (expires === undefined) this.#expires.delete(key);
-    else this.#expires.set(key, expires);
+    if (expires !== undefined) this.#expires.set(key, expires);
+    else if (this.#expires.size > 0) this.#expires.delete(key);
   }
 
   /**
    * Deletes a key.
    *
    * @param key The key.
+   * @param now The time, if known.
    * @returns Whether it existed (and had not expired).
    */
-  delete(key: string, now: number): boolean {
+  delete(key: string, now?: number): boolean {
     const existed = this.get(key, now) !== undefined;
     this.#values.delete(key);
     this.#expires.delete(key);
@@ -238,12 +239,12 @@ const oneLine = (s: string) =>
 /** An option or command name, lower-cased as ASCII; "" past 24 bytes. */
 function word(b: Uint8Array): string {
   if (b.length > 24) return "";
-  let s = "";
+  const codes = new Array<number>(b.length);
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
-    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+    codes[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
   }
-  return s;
+  return String.fromCharCode.apply(null, codes);
 }
 
 /** A 64-bit integer argument, or `undefined`. */
@@ -289,15 +290,17 @@ export const DEFAULT_CONFIG: ReadonlyMap<string, string> = new Map([
   ["save", ""],
 ]);
 
-type Run = (s: Session, a: RespCommand, now: number) => RespValue | undefined;
+type Run = (s: Session, a: RespCommand) => RespValue | undefined;
 
 interface Command {
   /** The name in errors: `get`, `config|get`. */
   name: string;
+  /** The name as the command gives it, lower case: `get`. */
+  word: Uint8Array;
   /** N: exactly N words; -N: at least N. */
   arity: number;
   run: Run;
-  subcommands?: Map<string, Command>;
+  subcommands?: Map<number, Command>;
 }
 
 /**
@@ -351,14 +354,9 @@ export class Session {
    * @returns The reply, or `undefined` for none (then `closing` is set).
    */
   execute(args: RespCommand): RespValue | undefined {
-    const name = word(args[0]!);
-    if (name === "post" || name === "host:") {
-      this.closing = true; // Redis' guard against HTTP requests
-      return undefined;
-    }
-    let cmd = COMMANDS.get(name);
+    let cmd = lookup(COMMANDS, args[0]!);
     if (cmd?.subcommands && args.length > 1) {
-      const sub = cmd.subcommands.get(word(args[1]!));
+      const sub = lookup(cmd.subcommands, args[1]!);
       if (sub === undefined) {
         return err(oneLine(
           `unknown subcommand '${cstr(args[1]!, 128)}'. Try ${
@@ -369,6 +367,10 @@ export class Session {
       cmd = sub;
     }
     if (cmd === undefined) {
+      if (lookup(HTTP, args[0]!)) {
+        this.closing = true; // Redis' guard against HTTP requests
+        return undefined;
+      }
       let rest = "";
       for (let i = 1; i < args.length && rest.length < 128; i++) {
         rest += `'${cstr(args[i]!, 128 - rest.length)}' `;
@@ -383,7 +385,7 @@ export class Session {
     if (cmd.arity > 0 ? n !== cmd.arity : n < -cmd.arity) {
       return arity(cmd.name);
     }
-    return cmd.run(this, args, this.db.now());
+    return cmd.run(this, args);
   }
 
   /** What CONFIG GET reports for a name. */
@@ -403,7 +405,7 @@ const NX = 1, XX = 2, GET = 4, KEEPTTL = 8, EX = 16, PX = 32, EXAT = 64;
 const PXAT = 128;
 
 /** SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] */
-function set(s: Session, a: RespCommand, now: number): RespValue {
+function set(s: Session, a: RespCommand): RespValue {
   let flags = 0, expire: Uint8Array | undefined;
   for (let j = 3; j < a.length; j++) {
     const opt = word(a[j]!), next = a[j + 1];
@@ -434,22 +436,22 @@ function set(s: Session, a: RespCommand, now: number): RespValue {
       return invalidExpire("set");
     }
     if (seconds) t *= 1000n;
-    if (flags & (EX | PX)) t += BigInt(now);
+    if (flags & (EX | PX)) t += BigInt(s.db.now());
     if (t > LLONG_MAX) return invalidExpire("set");
     when = Number(t);
   }
   const k = key(a[1]!);
-  const old = s.db.get(k, now);
+  const old = flags & (NX | XX | GET) ? s.db.get(k) : undefined;
   if ((flags & NX && old !== undefined) || (flags & XX && old === undefined)) {
     return flags & GET ? old ?? null : null;
   }
-  s.db.set(k, a[2]!, flags & KEEPTTL ? "keep" : when);
+  s.db.set(k, a[2]!.slice(), flags & KEEPTTL ? "keep" : when);
   return flags & GET ? old ?? null : OK;
 }
 
 /** INCR, DECR, INCRBY, DECRBY: a 64-bit integer, keeping its expiry. */
-function incrBy(s: Session, k: string, by: bigint, now: number): RespValue {
-  const old = s.db.get(k, now);
+function incrBy(s: Session, k: string, by: bigint): RespValue {
+  const old = s.db.get(k);
   const v = old === undefined ? 0n : int64(old);
   if (v === undefined) return NOT_INTEGER;
   if (
@@ -464,7 +466,8 @@ function incrBy(s: Session, k: string, by: bigint, now: number): RespValue {
 
 /** EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT] */
 function expire(name: string, seconds: boolean, relative: boolean): Run {
-  return (s, a, now) => {
+  return (s, a) => {
+    const now = s.db.now();
     let nx = false, xx = false, gt = false, lt = false;
     for (let j = 3; j < a.length; j++) {
       const opt = word(a[j]!);
@@ -511,7 +514,8 @@ function expire(name: string, seconds: boolean, relative: boolean): Run {
 
 /** TTL and PTTL. */
 function ttl(ms: boolean): Run {
-  return (s, a, now) => {
+  return (s, a) => {
+    const now = s.db.now();
     const k = key(a[1]!);
     if (s.db.get(k, now) === undefined) return -2;
     const when = s.db.expiresAt(k);
@@ -572,7 +576,7 @@ function setName(s: Session, name: Uint8Array): RespError | undefined {
       "Client names cannot contain spaces, newlines or special characters.",
     );
   }
-  s.name = name.length === 0 ? null : name;
+  s.name = name.length === 0 ? null : name.slice();
 }
 
 /** CONFIG GET parameter [parameter ...], with glob patterns. */
@@ -620,53 +624,83 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`, "i");
 }
 
+/**
+ * A command name's bytes, lower-cased as ASCII, hashed (FNV-1a): tables
+ * are looked up by it without making a string of each command's name.
+ */
+function hashWord(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), 0x01000193);
+  }
+  return h;
+}
+
+function lookup(
+  table: Map<number, Command>,
+  b: Uint8Array,
+): Command | undefined {
+  const cmd = table.get(hashWord(b));
+  if (cmd === undefined || cmd.word.length !== b.length) return undefined;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== cmd.word[i]) {
+      return undefined;
+    }
+  }
+  return cmd;
+}
+
 function table(
   entries: Record<string, [number, Run, Record<string, [number, Run]>?]>,
   parent?: string,
-): Map<string, Command> {
-  const map = new Map<string, Command>();
+): Map<number, Command> {
+  const map = new Map<number, Command>();
   for (const [name, [arity, run, subs]] of Object.entries(entries)) {
     const full = parent === undefined ? name : `${parent}|${name}`;
-    const cmd: Command = { name: full, arity, run };
+    const cmd: Command = { name: full, word: bulk(name), arity, run };
     if (subs) cmd.subcommands = table(subs, name);
-    map.set(name, cmd);
+    if (map.has(hashWord(cmd.word))) throw new Error(`Hash clash: ${name}`);
+    map.set(hashWord(cmd.word), cmd);
   }
   return map;
 }
 
-const COMMANDS: Map<string, Command> = table({
+const COMMANDS: Map<number, Command> = table({
   ping: [-1, (_, a) => a.length > 2 ? arity("ping") : a[1] ?? "PONG"],
   echo: [2, (_, a) => a[1]!],
-  get: [2, (s, a, now) => s.db.get(key(a[1]!), now) ?? null],
+  get: [2, (s, a) => s.db.get(key(a[1]!)) ?? null],
   set: [-3, set],
   del: [
     -2,
-    (s, a, now) => a.slice(1).filter((k) => s.db.delete(key(k), now)).length,
+    (s, a) => a.slice(1).filter((k) => s.db.delete(key(k))).length,
   ],
   exists: [
     -2,
-    (s, a, now) =>
-      a.slice(1).filter((k) => s.db.get(key(k), now) !== undefined).length,
+    (s, a) => a.slice(1).filter((k) => s.db.get(key(k)) !== undefined).length,
   ],
-  incr: [2, (s, a, now) => incrBy(s, key(a[1]!), 1n, now)],
-  decr: [2, (s, a, now) => incrBy(s, key(a[1]!), -1n, now)],
-  incrby: [3, (s, a, now) => {
+  incr: [2, (s, a) => incrBy(s, key(a[1]!), 1n)],
+  decr: [2, (s, a) => incrBy(s, key(a[1]!), -1n)],
+  incrby: [3, (s, a) => {
     const by = int64(a[2]!);
-    return by === undefined ? NOT_INTEGER : incrBy(s, key(a[1]!), by, now);
+    return by === undefined ? NOT_INTEGER : incrBy(s, key(a[1]!), by);
   }],
-  decrby: [3, (s, a, now) => {
+  decrby: [3, (s, a) => {
     const by = int64(a[2]!);
     if (by === undefined) return NOT_INTEGER;
     if (by === LLONG_MIN) return err("decrement would overflow");
-    return incrBy(s, key(a[1]!), -by, now);
+    return incrBy(s, key(a[1]!), -by);
   }],
   mget: [
     -2,
-    (s, a, now) => a.slice(1).map((k) => s.db.get(key(k), now) ?? null),
+    (s, a) => a.slice(1).map((k) => s.db.get(key(k)) ?? null),
   ],
   mset: [-3, (s, a) => {
     if (a.length % 2 === 0) return arity("mset");
-    for (let j = 1; j < a.length; j += 2) s.db.set(key(a[j]!), a[j + 1]!);
+    for (let j = 1; j < a.length; j += 2) {
+      s.db.set(key(a[j]!), a[j + 1]!.slice());
+    }
     return OK;
   }],
   expire: [-3, expire("expire", true, true)],
@@ -675,9 +709,9 @@ const COMMANDS: Map<string, Command> = table({
   pexpireat: [-3, expire("pexpireat", false, false)],
   ttl: [2, ttl(false)],
   pttl: [2, ttl(true)],
-  persist: [2, (s, a, now) => {
+  persist: [2, (s, a) => {
     const k = key(a[1]!);
-    return s.db.get(k, now) !== undefined && s.db.expire(k, undefined) ? 1 : 0;
+    return s.db.get(k) !== undefined && s.db.expire(k, undefined) ? 1 : 0;
   }],
   dbsize: [1, (s) => s.db.size],
   select: [2, (_, a) => {
@@ -717,6 +751,9 @@ const COMMANDS: Map<string, Command> = table({
     count: [2, () => COMMANDS.size],
   }],
 });
+
+/** The first words of HTTP requests, which Redis hangs up on. */
+const HTTP = table({ post: [-1, () => null], "host:": [-1, () => null] });
 
 // ---------------------------------------------------------------------------
 // The server
@@ -819,7 +856,7 @@ export function serveRedis(
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 6379,
     maxConnections: options.maxConnections ?? 10000,
-    codec: pushCodec(respServer({ maxBulkLength })),
+    codec: pushCodec(respServer({ maxBulkLength, borrow: true })),
   }, redisHandler(db, config));
   const timer = setInterval(() => db.expireSome(db.now(), 200), 100);
   server.finished.finally(() => clearInterval(timer));

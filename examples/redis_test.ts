@@ -312,3 +312,15 @@ Deno.test("Database.expireSome() deletes expired keys a few at a time, unseen", 
   assertEquals(db.expireSome(now, 1000), 125);
   assertEquals(db.size, 1);
 });
+
+Deno.test("Session copies what it keeps: arguments may be views of a buffer read into again", () => {
+  const { session, run } = setup();
+  const wire = bytes("SETkv1MSETk2v2CLIENTSETNAMEn1");
+  const at = (from: number, to: number) => wire.subarray(from, to);
+  session.execute([at(0, 3), at(3, 4), at(4, 6)]);
+  session.execute([at(6, 10), at(10, 12), at(12, 14)]);
+  session.execute([at(14, 20), at(20, 27), at(27, 29)]);
+  wire.fill(0x3f); // the next read
+  assertEquals(run("MGET", "k", "k2"), ["v1", "v2"]);
+  assertEquals(run("CLIENT", "GETNAME"), "n1");
+});

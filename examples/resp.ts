@@ -137,6 +137,16 @@ export interface RespServerOptions {
    */
   maxCommandLength?: number;
   /**
+   * Lets a command's arguments be views of the connection's read buffer
+   * instead of views of a copy of the command: no allocation, but they are
+   * valid only until the next command is asked for. For a handler that is
+   * done with each command before it takes the next, and copies what it
+   * keeps.
+   *
+   * @default {false}
+   */
+  borrow?: boolean;
+  /**
    * The most arguments of one command: more is a protocol error
    * (`invalid multibulk length`), as in Redis before 7.0 (7.0 allows up to
    * 2^31 - 1).
@@ -219,15 +229,12 @@ export function parseInteger(d: Uint8Array, from: number, to: number): number {
  * @returns The string.
  */
 export function latin1(b: Uint8Array): string {
-  if (b.length <= 4096) {
-    return String.fromCharCode.apply(null, b as unknown as number[]);
-  }
+  // fromCharCode.apply is much faster on an array than on a typed array.
   let s = "";
-  for (let i = 0; i < b.length; i += 4096) {
-    s += String.fromCharCode.apply(
-      null,
-      b.subarray(i, i + 4096) as unknown as number[],
-    );
+  for (let at = 0; at < b.length; at += 4096) {
+    const codes = new Array<number>(Math.min(4096, b.length - at));
+    for (let i = 0; i < codes.length; i++) codes[i] = b[at + i]!;
+    s += String.fromCharCode.apply(null, codes);
   }
   return s;
 }
@@ -262,12 +269,21 @@ class CommandDecoder implements Decoder<RespCommand> {
   #scanned = 0;
   /** Where each argument scanned starts (from `input.start`), and its length. */
   #spans: number[] = [];
+  /** How many arguments `#spans` holds. */
+  #count = 0;
   #failed = false;
+  readonly #borrow: boolean;
 
-  constructor(maxBulk: number, maxBuffered: number, maxArgs: number) {
+  constructor(
+    maxBulk: number,
+    maxBuffered: number,
+    maxArgs: number,
+    borrow: boolean,
+  ) {
     this.#maxBulk = maxBulk;
     this.maxBuffered = maxBuffered;
     this.#maxArgs = maxArgs;
+    this.#borrow = borrow;
   }
 
   decode(input: DecodeInput): RespCommand | NeedMore {
@@ -291,7 +307,7 @@ class CommandDecoder implements Decoder<RespCommand> {
       const d = input.data, s = input.start;
       if (input.length === 0) return input.needMore();
       if (d[s] !== STAR) {
-        const words = inlineCommand(input);
+        const words = inlineCommand(input, this.#borrow);
         if (words === NEED_MORE || words.length > 0) return words;
         continue; // an empty line: nothing to do
       }
@@ -306,7 +322,7 @@ class CommandDecoder implements Decoder<RespCommand> {
     }
     const d = input.data, s = input.start, e = input.end;
     const spans = this.#spans;
-    while (spans.length < 2 * this.#argc) {
+    while (this.#count < this.#argc) {
       const at = s + this.#scanned;
       const cr = lineEnd(input, at, "bulk count");
       if (cr < 0) return input.needMore();
@@ -323,18 +339,20 @@ class CommandDecoder implements Decoder<RespCommand> {
       // Redis skips the two bytes after a bulk string without looking at them.
       const need = cr + 2 + len + 2 - s;
       if (need > e - s) return input.needMore(Math.min(need, e - s + HINT));
-      spans.push(cr + 2 - s, len);
+      spans[2 * this.#count] = cr + 2 - s;
+      spans[2 * this.#count++ + 1] = len;
       this.#scanned = need;
     }
+    // The arguments: views of the read buffer (borrow), or of one copy of
+    // the command.
+    const frame = this.#borrow ? d : input.copy(this.#scanned);
+    const base = this.#borrow ? s : 0;
     const args: RespCommand = new Array(this.#argc);
-    let pos = 0;
     for (let i = 0; i < args.length; i++) {
-      const at = spans[2 * i]!, len = spans[2 * i + 1]!;
-      input.skip(at - pos);
-      args[i] = input.copy(len);
-      pos = at + len;
+      const at = base + spans[2 * i]!;
+      args[i] = frame.subarray(at, at + spans[2 * i + 1]!);
     }
-    input.skip(this.#scanned - pos);
+    if (this.#borrow) input.skip(this.#scanned);
     this.#reset();
     return args;
   }
@@ -342,7 +360,7 @@ class CommandDecoder implements Decoder<RespCommand> {
   #reset(): void {
     this.#argc = -1;
     this.#scanned = 0;
-    this.#spans = [];
+    this.#count = 0;
   }
 }
 
@@ -367,7 +385,10 @@ function fail(input: DecodeInput, what: string): RespProtocolError {
 }
 
 /** An inline command: the words of a line ending in LF (or CR LF). */
-function inlineCommand(input: DecodeInput): RespCommand | NeedMore {
+function inlineCommand(
+  input: DecodeInput,
+  borrow: boolean,
+): RespCommand | NeedMore {
   const d = input.data, s = input.start, e = input.end;
   let lf = s;
   while (lf < e && d[lf] !== LF && d[lf] !== 0) lf++;
@@ -375,7 +396,11 @@ function inlineCommand(input: DecodeInput): RespCommand | NeedMore {
     if (e - s > INLINE_MAX) throw fail(input, "too big inline request");
     return input.needMore();
   }
-  const words = splitArgs(d, s, lf > s && d[lf - 1] === CR ? lf - 1 : lf);
+  const end = lf > s && d[lf - 1] === CR ? lf - 1 : lf;
+  // Words are views of the read buffer (borrow), or of a copy of the line.
+  const words = borrow
+    ? splitArgs(d, s, end)
+    : splitArgs(d.slice(s, end), 0, end - s);
   if (words === null) throw fail(input, "unbalanced quotes in request");
   input.skip(lf + 1 - s);
   return words;
@@ -415,7 +440,9 @@ export function splitArgs(
   for (let p = from;;) {
     while (at(p) !== 0 && isSpace(at(p))) p++;
     if (at(p) === 0) return words;
-    const word: number[] = [];
+    // A word without quotes is a view of `d`; one with them is built.
+    const start = p;
+    let end = p, word: number[] | null = null;
     let quote = 0; // the quote we are in, if any
     for (let done = false; !done; p += at(p) === 0 ? 0 : 1) {
       const c = at(p);
@@ -423,16 +450,16 @@ export function splitArgs(
         quote === QUOTE && c === BACKSLASH && at(p + 1) === 0x78 &&
         hex(at(p + 2)) >= 0 && hex(at(p + 3)) >= 0
       ) {
-        word.push(hex(at(p + 2)) * 16 + hex(at(p + 3)));
+        word!.push(hex(at(p + 2)) * 16 + hex(at(p + 3)));
         p += 3;
       } else if (quote === QUOTE && c === BACKSLASH && at(p + 1) !== 0) {
         p++;
-        word.push(ESCAPES[at(p)] ?? at(p));
+        word!.push(ESCAPES[at(p)] ?? at(p));
       } else if (
         quote === APOSTROPHE && c === BACKSLASH && at(p + 1) === APOSTROPHE
       ) {
         p++;
-        word.push(APOSTROPHE);
+        word!.push(APOSTROPHE);
       } else if (quote !== 0 && c === quote) {
         // The closing quote must be followed by a space or nothing.
         if (at(p + 1) !== 0 && !isSpace(at(p + 1))) return null;
@@ -446,11 +473,13 @@ export function splitArgs(
         done = true;
       } else if (quote === 0 && (c === QUOTE || c === APOSTROPHE)) {
         quote = c;
+        word ??= Array.from(d.subarray(start, p));
       } else {
-        word.push(c);
+        word?.push(c);
       }
+      end = p;
     }
-    words.push(new Uint8Array(word));
+    words.push(word === null ? d.subarray(start, end) : new Uint8Array(word));
   }
 }
 
@@ -481,46 +510,64 @@ function checkLine(s: string, what: string): void {
 
 function encodeValue(v: RespValue, out: ByteBuffer): void {
   if (v instanceof Uint8Array) {
-    const n = v.length;
-    const b = out.reserve(n + 25);
-    b[0] = DOLLAR;
-    let at = putAscii(b, 1, String(n));
-    b[at++] = CR, b[at++] = LF;
-    b.set(v, at);
-    at += n;
-    b[at++] = CR, b[at++] = LF;
-    out.commit(at);
-  } else if (typeof v === "string" || v instanceof RespError) {
-    const s = typeof v === "string" ? v : v.message;
-    checkLine(s, typeof v === "string" ? "simple string" : "error");
-    const b = out.reserve(s.length + 3);
-    b[0] = typeof v === "string" ? 0x2b : 0x2d;
-    const at = putAscii(b, 1, s);
-    b[at] = CR, b[at + 1] = LF;
-    out.commit(at + 2);
+    out.append(header(DOLLAR, v.length));
+    out.append(v);
+    out.append(CRLF);
+  } else if (typeof v === "string") {
+    out.append(simple(v));
+  } else if (v instanceof RespError) {
+    checkLine(v.message, "error");
+    out.append(latin1Bytes(`-${v.message}\r\n`));
   } else if (typeof v === "number" || typeof v === "bigint") {
     if (typeof v === "number" && !Number.isSafeInteger(v)) {
       throw new TypeError(
         `Cannot encode RESP integer: ${v} is not a safe integer`,
       );
     }
-    const b = out.reserve(25);
-    b[0] = 0x3a;
-    const at = putAscii(b, 1, String(v));
-    b[at] = CR, b[at + 1] = LF;
-    out.commit(at + 2);
+    out.append(header(0x3a, v));
   } else if (v === null) {
     out.append(NIL);
   } else if (Array.isArray(v)) {
-    const b = out.reserve(25);
-    b[0] = STAR;
-    const at = putAscii(b, 1, String(v.length));
-    b[at] = CR, b[at + 1] = LF;
-    out.commit(at + 2);
+    out.append(header(STAR, v.length));
     for (const item of v) encodeValue(item, out);
   } else {
     throw new TypeError(`Cannot encode RESP value: ${typeof v} is not one`);
   }
+}
+
+const CRLF = new Uint8Array([CR, LF]);
+
+/** Lines such as `$3 CR LF` and `:1 CR LF`, kept for small numbers. */
+const HEADERS = new Map<number, Uint8Array[]>();
+
+function header(type: number, n: number | bigint): Uint8Array {
+  let cache = HEADERS.get(type);
+  if (cache === undefined) HEADERS.set(type, cache = []);
+  const small = typeof n === "number" && n >= 0 && n < 1024;
+  const hit = small ? cache[n] : undefined;
+  if (hit !== undefined) return hit;
+  const line = latin1Bytes(`${String.fromCharCode(type)}${n}\r\n`);
+  if (small) cache[n] = line;
+  return line;
+}
+
+/** Simple strings as bytes, the short ones kept (a few hundred at most). */
+const SIMPLE = new Map<string, Uint8Array>();
+
+function simple(s: string): Uint8Array {
+  const hit = SIMPLE.get(s);
+  if (hit !== undefined) return hit;
+  checkLine(s, "simple string");
+  const line = latin1Bytes(`+${s}\r\n`);
+  if (s.length <= 32 && SIMPLE.size < 256) SIMPLE.set(s, line);
+  return line;
+}
+
+/** A byte string (checked: no character above 0xff) as bytes. */
+function latin1Bytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
 }
 
 const NIL = new Uint8Array([DOLLAR, 0x2d, 0x31, CR, LF]);
@@ -577,7 +624,8 @@ export function respServer(
   const maxArgs = positive(options.maxArgs ?? 1024 * 1024, "maxArgs");
   return createCodec({
     name: "respServer",
-    decoder: () => new CommandDecoder(maxBulk, maxCommand, maxArgs),
+    decoder: () =>
+      new CommandDecoder(maxBulk, maxCommand, maxArgs, options.borrow ?? false),
     encoder: () => replyEncoder,
   });
 }

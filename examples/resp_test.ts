@@ -5,6 +5,7 @@
 // claimed length may make the read buffer take.
 
 import {
+  assert,
   assertEquals,
   assertInstanceOf,
   assertLess,
@@ -316,6 +317,36 @@ Deno.test("respServer() command arguments are copies the next read cannot change
   const cmd = nextFrame(decoder, buf, false) as Uint8Array[];
   buf.data.fill(0x21);
   assertEquals(words([cmd]), [["SET", "k"]]);
+});
+
+Deno.test("respServer({ borrow: true }) gives views of the read buffer; words in quotes are built", () => {
+  const decoder = respServer({ borrow: true }).decoder();
+  const buf = new ReadBuffer();
+  buf.append(bytes('*2\r\n$3\r\nGET\r\n$1\r\nk\r\nECHO plain "quo ted"\r\n'));
+  const array = nextFrame(decoder, buf, false) as Uint8Array[];
+  const inline = nextFrame(decoder, buf, false) as Uint8Array[];
+  assertEquals(words([array, inline]), [["GET", "k"], [
+    "ECHO",
+    "plain",
+    "quo ted",
+  ]]);
+  for (const view of [...array, inline[0]!, inline[1]!]) {
+    assertEquals(view.buffer, buf.data.buffer);
+  }
+  assert(inline[2]!.buffer !== buf.data.buffer);
+  // Without borrow, nothing is a view of the read buffer.
+  const copying = respServer().decoder();
+  buf.append(bytes("*1\r\n$4\r\nPING\r\nECHO x\r\n"));
+  for (
+    const cmd of [
+      nextFrame(copying, buf, false),
+      nextFrame(copying, buf, false),
+    ]
+  ) {
+    for (const arg of cmd as Uint8Array[]) {
+      assert(arg.buffer !== buf.data.buffer);
+    }
+  }
 });
 
 // ---------------------------------------------------------------------------
