@@ -30,13 +30,17 @@ import { ByteBuffer } from "./codec/byte_buffer.ts";
 import { nextFrame } from "./codec/decoder.ts";
 import { NEED_MORE, ReadBuffer } from "./codec/read_buffer.ts";
 import { Database, DEFAULT_CONFIG, Session } from "./examples/redis.ts";
-import { RespError, RespProtocolError, respServer } from "./examples/resp.ts";
+import {
+  latin1,
+  RespError,
+  RespProtocolError,
+  respServer,
+} from "./examples/resp.ts";
 import * as netkit from "./mod.ts";
 
 /** Whether connections read through a ReadBuffer: set once mod.ts exports it. */
 const READ_PATH_LANDED = "ReadBuffer" in netkit;
 
-const latin1 = (b: Uint8Array) => String.fromCharCode(...b);
 const decoder = new TextDecoder();
 
 /** A command as an array of bulk strings (strings are one byte per char). */

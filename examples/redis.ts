@@ -309,6 +309,11 @@ interface Command {
  * Redis' `processCommand` does: the unknown command and arity checks, then
  * the command.
  *
+ * The arguments may be views of a read buffer that the next read reuses
+ * (`respServer({ borrow: true })`): what a session keeps (a value, a
+ * name), it copies. A reply may be a view of an argument (ECHO's): encode
+ * it before taking the next command, as `conn.write()` does.
+ *
  * @example Usage
  * ```ts
  * import { Database, Session } from "./redis.ts";
