@@ -143,9 +143,17 @@ class ChildServer implements RunningServer {
 
 /** Options for {@linkcode startRedisServer}. */
 export interface StartRedisOptions {
-  /** A command prefix, such as `["taskset", "-c", "0"]`. */
+  /**
+   * A command prefix, such as `["taskset", "-c", "0"]`.
+   *
+   * @default {[]}
+   */
   pin?: string[];
-  /** More `redis-server` arguments. */
+  /**
+   * More `redis-server` arguments.
+   *
+   * @default {[]}
+   */
   args?: string[];
 }
 
@@ -237,9 +245,17 @@ export async function startDenoServer(
 
 /** Options for {@linkcode exchange}. */
 export interface ExchangeOptions {
-  /** Reading stops once the reply ends with these bytes (or at EOF). */
+  /**
+   * Reading stops once the reply ends with these bytes (or at EOF).
+   *
+   * @default {undefined: at EOF only}
+   */
   until?: string | Uint8Array | undefined;
-  /** Write one byte at a time, with a pause after each. */
+  /**
+   * Write one byte at a time, with a pause after each.
+   *
+   * @default {false}
+   */
   bytewise?: boolean | undefined;
   /**
    * Give up after this long, in milliseconds.
@@ -342,7 +358,11 @@ export interface BenchmarkOptions {
   pipeline: number;
   /** Requests per test (`-n`). */
   requests: number;
-  /** A command prefix, such as `["taskset", "-c", "1"]`. */
+  /**
+   * A command prefix, such as `["taskset", "-c", "1"]`.
+   *
+   * @default {[]}
+   */
   pin?: string[];
 }
 
