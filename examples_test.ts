@@ -267,7 +267,16 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
 // ---------------------------------------------------------------------------
 
 Deno.test("examples print usage for --help and one line for a bad flag", async () => {
-  for (const file of ["chat.ts", "json_rpc.ts", "tls_echo.ts", "throttle.ts"]) {
+  for (
+    const file of [
+      "chat.ts",
+      "json_rpc.ts",
+      "tls_echo.ts",
+      "throttle.ts",
+      "redis.ts",
+      "redis_client.ts",
+    ]
+  ) {
     await using help = example(file, ["--help"]);
     await help.succeeds();
     assertMatch(help.stdout[0] ?? "", /^Usage: deno run .* examples\//);
