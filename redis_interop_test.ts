@@ -6,11 +6,8 @@
 // No redis-server, redis-cli or redis-benchmark is a failure: .ci/run
 // installs them.
 //
-// Until netkit's connections read through a ReadBuffer (the lead's
-// rework), the example cannot answer a protocol error before it closes:
-// those cases run on the example's codec and sessions over raw sockets and
-// a ReadBuffer (serveOnReadBuffer below) and wait, for the example itself,
-// on READ_PATH_LANDED.
+// The protocol errors run both on the example and on its codec and
+// sessions over raw sockets and a ReadBuffer (serveOnReadBuffer below).
 
 import {
   assert,
@@ -36,10 +33,6 @@ import {
   RespProtocolError,
   respServer,
 } from "./examples/resp.ts";
-import * as netkit from "./mod.ts";
-
-/** Whether connections read through a ReadBuffer: set once mod.ts exports it. */
-const READ_PATH_LANDED = "ReadBuffer" in netkit;
 
 const decoder = new TextDecoder();
 
@@ -474,7 +467,6 @@ Deno.test("the example's codec and sessions on a ReadBuffer answer protocol erro
 Deno.test({
   name:
     "examples/redis.ts answers protocol errors as redis-server does: the error, then the end",
-  ignore: !READ_PATH_LANDED,
   async fn() {
     await using redis = await startRedisServer();
     await using example = await startDenoServer("examples/redis.ts");
@@ -624,9 +616,15 @@ Deno.test("redis-benchmark exits 1 on an error reply, which the test above relie
 // ---------------------------------------------------------------------------
 // Memory
 
-function rssKiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(status.match(/^VmRSS:\s+(\d+)\s+kB/m)![1]);
+/** A process's resident memory, from `ps` (the tests may run processes). */
+async function rssKiB(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(pid)],
+    stdout: "piped",
+  }).output();
+  const kib = Number(decoder.decode(out.stdout).trim());
+  assert(out.success && kib > 0, `No RSS for process ${pid}`);
+  return kib;
 }
 
 Deno.test("examples/redis.ts takes no memory for lengths clients claim, only for bytes they send", async () => {
@@ -636,7 +634,7 @@ Deno.test("examples/redis.ts takes no memory for lengths clients claim, only for
     // Warm up, then measure: 200 clients each claim an 8 MiB argument (1.6
     // GB if taken at their word) and send 1000 bytes of it.
     await exchange(example.port, cmd("PING"), { until: "+PONG\r\n" });
-    const before = rssKiB(example.pid);
+    const before = await rssKiB(example.pid);
     const claim = new TextEncoder().encode(
       "*2\r\n$3\r\nSET\r\n$8388608\r\n" + "v".repeat(1000),
     );
@@ -650,7 +648,7 @@ Deno.test("examples/redis.ts takes no memory for lengths clients claim, only for
     }
     await exchange(example.port, cmd("PING"), { until: "+PONG\r\n" });
     await new Promise((r) => setTimeout(r, 300));
-    const grown = rssKiB(example.pid) - before;
+    const grown = await rssKiB(example.pid) - before;
     assertLess(grown, 60 * 1024, `RSS grew by ${grown} KiB`);
   } finally {
     for (const c of clients) c.close();
@@ -659,7 +657,7 @@ Deno.test("examples/redis.ts takes no memory for lengths clients claim, only for
 
 Deno.test("examples/redis.ts holds at most 64 KiB of a line that does not end, whatever a client sends", async () => {
   await using example = await startDenoServer("examples/redis.ts");
-  const before = rssKiB(example.pid);
+  const before = await rssKiB(example.pid);
   const junk = new Uint8Array(16 * 1024 * 1024).fill(0x78);
   const sent = await Promise.all(
     Array.from(
@@ -669,14 +667,12 @@ Deno.test("examples/redis.ts holds at most 64 KiB of a line that does not end, w
   );
   for (const { reply, closed } of sent) {
     assert(closed);
-    if (READ_PATH_LANDED) {
-      assertEquals(
-        latin1(reply),
-        "-ERR Protocol error: too big inline request\r\n",
-      );
-    }
+    assertEquals(
+      latin1(reply),
+      "-ERR Protocol error: too big inline request\r\n",
+    );
   }
-  const grown = rssKiB(example.pid) - before;
+  const grown = await rssKiB(example.pid) - before;
   assertLess(grown, 60 * 1024, `RSS grew by ${grown} KiB`);
   // And it serves the next client.
   const { reply } = await exchange(example.port, "PING\r\n", {

@@ -205,7 +205,7 @@ const spareArrays = {
     const arrays = this.arrays;
     for (let i = arrays.length - 1; i >= 0; i--) {
       const a = arrays[i]!;
-      if (a.length >= min && a.length <= 4 * min) {
+      if (a.length >= min && a.length <= 2 * min) {
         arrays[i] = arrays[arrays.length - 1]!;
         arrays.pop();
         this.bytes -= a.length;

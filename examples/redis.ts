@@ -36,7 +36,6 @@ import {
   UnexpectedEofError,
 } from "../mod.ts";
 import { integer, runMain, serveUntilSignal, UsageError } from "./_cli.ts";
-import { pushCodec } from "./_push_codec.ts";
 import {
   latin1,
   parseInteger,
@@ -861,7 +860,7 @@ export function serveRedis(
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 6379,
     maxConnections: options.maxConnections ?? 10000,
-    codec: pushCodec(respServer({ maxBulkLength, borrow: true })),
+    codec: respServer({ maxBulkLength, borrow: true }),
   }, redisHandler(db, config));
   const timer = setInterval(() => db.expireSome(db.now(), 200), 100);
   server.finished.finally(() => clearInterval(timer));

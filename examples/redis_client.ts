@@ -25,7 +25,6 @@ import {
   DecodeError,
 } from "../mod.ts";
 import { integer, runMain, UsageError } from "./_cli.ts";
-import { pushCodec } from "./_push_codec.ts";
 import { type RespArg, respClient, RespError, type RespValue } from "./resp.ts";
 
 export { RespError };
@@ -91,7 +90,7 @@ export class RedisClient implements AsyncDisposable {
       hostname: options.hostname ?? "127.0.0.1",
       port: options.port ?? 6379,
     }, {
-      codec: pushCodec(respClient()),
+      codec: respClient(),
       connectTimeout: options.connectTimeout ?? 10_000,
     });
     return new RedisClient(conn);
