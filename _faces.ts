@@ -156,6 +156,12 @@ function errorQuietly(
   }
 }
 
+/**
+ * What a {@linkcode Connection.forEach} handler returns (or resolves to) to
+ * end the loop after its message, as a `break` ends a `for await`.
+ */
+export const STOP: unique symbol = Symbol("netkit.stop");
+
 /** The faces of one connection over its reader and writer. */
 export class Faces<In, Out> {
   readonly #conn: FacesHost<Out>;
@@ -213,6 +219,40 @@ export class Faces<In, Out> {
     }
     return { done: false, value: r };
   };
+
+  /**
+   * Calls `handler` with each message until the end of the stream, without
+   * a promise per message: see {@linkcode Connection.forEach}.
+   */
+  async forEach(
+    handler: (message: In) => unknown,
+    writable: () => boolean,
+    drain: () => Promise<void>,
+  ): Promise<void> {
+    this.#claim("iterator");
+    const reader = this.#reader;
+    try {
+      for (;;) {
+        // Borrowed: a byte message is valid until the handler is done.
+        let m = reader.poll(true);
+        if (m === NEED_MORE) m = await reader.next(true);
+        if (m === END) break;
+        let r = handler(m);
+        if (
+          typeof r === "object" && r !== null &&
+          typeof (r as PromiseLike<unknown>).then === "function"
+        ) {
+          r = await r;
+        }
+        if (r === STOP) break;
+        // The handler is fed no more while the write side is full.
+        if (!writable()) await drain();
+      }
+    } finally {
+      // Replies to the last messages go out now.
+      this.#writer.flushSoon();
+    }
+  }
 
   /** The iterator of `for await`. */
   iterator(): AsyncIterator<In> {

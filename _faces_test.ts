@@ -260,3 +260,126 @@ async function exchangeOneWay(
   for (const m of messages) from.write(m);
   await from.closeWrite();
 }
+
+// ---------------------------------------------------------------------------
+// forEach
+
+Deno.test("`Connection.forEach()` hands every message over in order and resolves at EOF", async () => {
+  const [a, b] = connectionPair({ codec: lengthPrefixed() });
+  const sent = Array.from(
+    { length: 5000 },
+    (_, i) => new Uint8Array([i & 255, i >> 8]),
+  );
+  for (const m of sent) a.write(m);
+  await a.closeWrite();
+  const got: Uint8Array[] = [];
+  // Byte messages are views, valid during the call: keep copies.
+  await b.forEach((m) => void got.push(m.slice()));
+  assertEquals(got, sent);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection.forEach()` echoes through real sockets, replies in order", async () => {
+  const { serve, connect } = await import("./mod.ts");
+  await using server = serve(
+    { port: 0, codec: lengthPrefixed() },
+    (conn) => conn.forEach((m) => conn.write(m)),
+  );
+  await using client = await connect(server.addr, { codec: lengthPrefixed() });
+  const sent = Array.from(
+    { length: 20_000 },
+    (_, i) => new Uint8Array(i % 300).fill(i & 255),
+  );
+  const writing = (async () => {
+    for (const m of sent) await client.send(m);
+  })();
+  for (let i = 0; i < sent.length; i++) {
+    assertEquals(await client.receive(), sent[i]);
+  }
+  await writing;
+});
+
+Deno.test("`Connection.forEach()` ends after a handler returns STOP", async () => {
+  const { STOP } = await import("./connection.ts");
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  for (const m of ["one", "QUIT", "never"]) a.write(m);
+  await a.flush();
+  const seen: string[] = [];
+  await b.forEach((m) => {
+    seen.push(m);
+    if (m === "QUIT") return STOP;
+  });
+  assertEquals(seen, ["one", "QUIT"]);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection.forEach()` awaits a handler's promise before the next message", async () => {
+  const [a, b] = connectionPair({ codec: text(lines()) });
+  for (const m of ["1", "2", "3"]) a.write(m);
+  await a.closeWrite();
+  const log: string[] = [];
+  await b.forEach(async (m) => {
+    log.push(`start ${m}`);
+    await new Promise((r) => setTimeout(r, 5));
+    log.push(`end ${m}`);
+  });
+  assertEquals(log, [
+    "start 1",
+    "end 1",
+    "start 2",
+    "end 2",
+    "start 3",
+    "end 3",
+  ]);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("`Connection.forEach()` feeds the handler no more while the write side is full", async () => {
+  // b echoes 1 KiB messages to a, which does not read: b's queue passes
+  // its high-water mark, and b stops taking messages.
+  const codec = lengthPrefixed();
+  const [a, b] = connectionPair({
+    codec,
+    capacity: 16384,
+    highWaterMark: 8192,
+  });
+  let handled = 0;
+  const echoing = b.forEach((m) => {
+    handled++;
+    b.write(m);
+  }).catch(() => {});
+  const writing = (async () => {
+    for (let i = 0; i < 1000; i++) await a.send(new Uint8Array(1024));
+  })().catch(() => {});
+  await new Promise((r) => setTimeout(r, 100));
+  // What b took: its queue to the mark plus what the pipe to a holds.
+  assertLessOrEqual(handled, (8192 + 16384) / 1028 + 2);
+  assertLessOrEqual(b.bufferedAmount, 8192 + 1028);
+  a.abort();
+  b.abort();
+  await echoing;
+  await writing;
+});
+
+Deno.test("`Connection.forEach()` rejects after the good messages with the decode error, and the reply still goes out", async () => {
+  const codec = lengthPrefixed({ maxFrameLength: 8 });
+  const [a, b] = connectionPair({ codec });
+  a.write(new Uint8Array([1]));
+  a.write(new Uint8Array([2]));
+  await a.flush();
+  await a.transport.write(new Uint8Array([0, 0, 0, 100]));
+  const seen: number[] = [];
+  await assertRejects(
+    () => b.forEach((m) => void seen.push(m[0]!)),
+    FrameTooLargeError,
+  );
+  assertEquals(seen, [1, 2]);
+  await b.send(new Uint8Array([0xee]));
+  assertEquals(await a.receive(), new Uint8Array([0xee]));
+  await b.close();
+  await a.close();
+  await b.closed.catch(() => {});
+});

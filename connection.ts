@@ -86,6 +86,8 @@ import {
 import { FrameReader, type ReaderHost, stopReading } from "./_frame_reader.ts";
 import { FrameWriter, type WriterHost } from "./_frame_writer.ts";
 import { Faces } from "./_faces.ts";
+
+export { STOP } from "./_faces.ts";
 import {
   type ConnectionOptions,
   makeTimeouts,
@@ -402,6 +404,50 @@ export class Connection<In = Uint8Array, Out = In>
   async receive(): Promise<In | undefined> {
     const r = await this.#faces.next();
     return r.done ? undefined : r.value;
+  }
+
+  /**
+   * Calls `handler` with each message until the peer's EOF, the fast way
+   * to serve a connection: the messages buffered are decoded and handed
+   * over in one go, with no promise per message, and the replies the
+   * handler writes go out together. The handler is fed no more while the
+   * write side is above its high-water mark; a handler that returns a
+   * promise is awaited before the next message. A handler that returns
+   * (or resolves to) {@linkcode STOP} ends the loop after its message, as
+   * a `break` would (a `QUIT` command, say).
+   *
+   * A byte message is a view of the read buffer, valid until the handler
+   * returns (or its promise settles): write it, parse it, or copy it
+   * (`message.slice()`) to keep it. Netty's `channelRead` works the same
+   * way. `for await` gives messages to keep, at a promise each.
+   *
+   * @example An echo server
+   * ```ts
+   * import { connect, lengthPrefixed, serve } from "@netkit/net";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = serve({ port: 0, codec: lengthPrefixed() }, (conn) =>
+   *   conn.forEach((message) => conn.write(message))
+   * );
+   * await using client = await connect(server.addr, { codec: lengthPrefixed() });
+   * await client.send(new Uint8Array([1, 2, 3]));
+   * assertEquals(await client.receive(), new Uint8Array([1, 2, 3]));
+   * ```
+   *
+   * @param handler Called with each message, in order.
+   * @returns A promise that resolves at the peer's EOF.
+   * @throws {FrameTooLargeError | DecodeError | UnexpectedEofError} The
+   * peer sent bad bytes, after every message before them was handled; the
+   * connection can still send an error reply.
+   * @throws {TimeoutError} A read or idle timeout ended the connection.
+   * @throws What the handler throws.
+   */
+  forEach(handler: (message: In) => unknown): Promise<void> {
+    return this.#faces.forEach(
+      handler,
+      () => this.#writer.writable,
+      () => this.drain(),
+    );
   }
 
   /**

@@ -6,7 +6,7 @@
  * within one invocation.
  *
  * - (a) netkit: `examples/echo.ts --mode server --codec length`
- *   (`serve` + `lengthPrefixed` + `for await` / `send`)
+ *   (`serve` + `lengthPrefixed` + `forEach` / `write`, the lead idiom)
  * - (b) netkit's web-stream face: `bench/streams_echo.ts`
  *   (`conn.readable.pipeTo(conn.writable)`)
  * - (c) the baseline: `bench/baseline_echo.ts`, a hand-written
@@ -15,7 +15,8 @@
  * - (e) Python asyncio streams: `bench/asyncio_echo.py`
  * - (f) the per-message floor: `bench/floor_echo.ts`, the baseline's loop
  *   handing each message out through the cheapest `for await` and
- *   `await`-per-send a library could offer (what bounds (a))
+ *   `await`-per-send a library could offer (what bounds (g))
+ * - (g) netkit `for await` + `send`: `bench/for_await_echo.ts`
  *
  * ```sh
  * deno task bench:echo                  # 5 rounds: about 9 minutes
@@ -46,7 +47,7 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const IMPORT_MAP = `${ROOT}offline/import_map.json`;
 const DENO = Deno.execPath();
 
-export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f";
+export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f" | "g";
 
 export interface ServerSpec {
   key: ServerKey;
@@ -133,6 +134,20 @@ export const SERVERS: readonly ServerSpec[] = [
       "0",
     ],
   },
+  {
+    key: "g",
+    name: "(g) netkit for await",
+    color: "#c0392b",
+    command: () => [
+      DENO,
+      "run",
+      `--import-map=${IMPORT_MAP}`,
+      "-N",
+      `${ROOT}bench/for_await_echo.ts`,
+      "--port",
+      "0",
+    ],
+  },
 ];
 
 export interface Workload {
@@ -165,7 +180,7 @@ rounds and writes bench/results/echo.md, echo.svg and echo.json.
   --warmup S         warm-up seconds per cell, not counted (0.25; quick: 0.1)
   --idle N           idle connections for the memory figure (1000; quick: 100),
                      then twice as many more for the marginal figure
-  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f)
+  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f,g)
   --iperf-seconds S  iperf3's run (3; quick: 1); 0 skips it
   --no-pin           do not pin server and client to cores
   --out DIR          where the results go (bench/results)
@@ -197,7 +212,11 @@ function parse(argv: string[]): Settings | null {
     ],
     boolean: ["quick", "help", "pin"],
     negatable: ["pin"],
-    default: { pin: true, servers: "a,b,c,d,e,f", out: `${ROOT}bench/results` },
+    default: {
+      pin: true,
+      servers: "a,b,c,d,e,f,g",
+      out: `${ROOT}bench/results`,
+    },
     unknown: (arg: string) => {
       throw new RangeError(`Unknown option "${arg}" (see --help)`);
     },
@@ -227,7 +246,7 @@ function parse(argv: string[]): Settings | null {
   const unknown = keys.filter((k) => !SERVERS.some((s) => s.key === k));
   if (unknown.length > 0 || servers.length === 0) {
     throw new RangeError(
-      `--servers must list some of a,b,c,d,e,f, received "${args.servers}"`,
+      `--servers must list some of a,b,c,d,e,f,g, received "${args.servers}"`,
     );
   }
   return {

@@ -59,7 +59,7 @@ and prints where the time goes, in nanoseconds per message.
   --help             this text
 `;
 
-const DENO_SERVERS: readonly ServerKey[] = ["a", "b", "c", "f"];
+const DENO_SERVERS: readonly ServerKey[] = ["a", "b", "c", "f", "g"];
 
 function parse(argv: string[]): Settings | null {
   const args = parseArgs(argv, {

@@ -17,7 +17,7 @@ const WORKLOADS = [
 
 // netkit (a) and its web-stream face (b), the hand-written loop (c), the
 // per-message floor (f).
-for (const key of ["a", "b", "c", "f"] satisfies ServerKey[]) {
+for (const key of ["a", "b", "c", "f", "g"] satisfies ServerKey[]) {
   const spec = SERVERS.find((s) => s.key === key);
   assert(spec !== undefined);
   Deno.test(`${spec.name} of the echo benchmark echoes every byte`, async () => {

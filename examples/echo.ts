@@ -30,8 +30,8 @@ import {
 
 /** The server: every message straight back to the client that sent it. */
 function startServer(s: Settings) {
-  return serve(serverOptions(s), async (conn) => {
-    for await (const message of conn) await conn.send(message);
+  return serve(serverOptions(s), (conn) => {
+    return conn.forEach((message) => conn.write(message));
   });
 }
 

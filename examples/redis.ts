@@ -33,6 +33,7 @@ import {
   FrameTooLargeError,
   serve,
   type Server,
+  STOP,
   UnexpectedEofError,
 } from "../mod.ts";
 import { integer, runMain, serveUntilSignal, UsageError } from "./_cli.ts";
@@ -779,11 +780,12 @@ export function redisHandler(
   return async (conn) => {
     const session = new Session(db, { id: ++ids, config });
     try {
-      for await (const args of conn) {
+      await conn.forEach((args) => {
         const reply = session.execute(args);
-        if (reply !== undefined && !conn.write(reply)) await conn.drain();
-        if (session.closing) return;
-      }
+        if (reply !== undefined) conn.write(reply);
+        // QUIT: the commands after it are not run.
+        if (session.closing) return STOP;
+      });
     } catch (err) {
       if (err instanceof RespProtocolError) {
         await conn.send(new RespError(`ERR ${err.message}`));
