@@ -176,9 +176,9 @@ function startServer(s: Settings): Server<string> {
       }
       // Errors of a connection are reported when it closes.
     },
-  }, async (conn) => {
+  }, (conn) => {
     const prefix = `[${name(conn)}] `;
-    for await (const line of conn) broadcast(conn, prefix + line);
+    return conn.forEach((line) => broadcast(conn, prefix + line));
   });
   return server;
 }

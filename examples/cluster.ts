@@ -98,9 +98,7 @@ async function runWorker(s: Settings, id: number): Promise<number> {
     reusePort: true,
     codec: text(lines()),
     shutdownTimeout: s.shutdownTimeout,
-  }, async (conn) => {
-    for await (const line of conn) await conn.send(`worker ${id}: ${line}`);
-  });
+  }, (conn) => conn.forEach((line) => conn.write(`worker ${id}: ${line}`)));
   // The parent reads this line to learn the port.
   console.log(
     `worker ${id} (pid ${Deno.pid}) listening on ${formatAddr(server.addr)}`,

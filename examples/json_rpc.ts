@@ -298,7 +298,9 @@ async function serveConnection(
   // When the connection dies, pending sleeps stop at once.
   const closed = new AbortController();
   conn.closed.then(() => closed.abort(), () => closed.abort());
-  for await (const message of conn) {
+  // Each request is taken as the last one's permit allows (a handler that
+  // returns a promise is awaited before the next message).
+  await conn.forEach(async (message) => {
     const permit = await limit.acquire();
     const task = respond(message, closed.signal)
       .then((response) => conn.send(response))
@@ -308,7 +310,7 @@ async function serveConnection(
         working.delete(task);
       });
     working.add(task);
-  }
+  });
   // The client half-closed (or the server is shutting down): answer what
   // was asked, then return, which closes the connection.
   await Promise.all(working);

@@ -202,9 +202,7 @@ function startServer(
         console.error(`error  ${error.name}: ${error.message}`);
       }
     },
-  }, async (conn) => {
-    for await (const chunk of conn) await conn.send(chunk);
-  });
+  }, (conn) => conn.forEach((chunk) => conn.write(chunk)));
 }
 
 async function runClient(
