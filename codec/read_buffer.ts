@@ -200,12 +200,16 @@ const spareArrays = {
     this.arrays.push(array);
     this.bytes += array.length;
   },
-  /** An array of at least `min` bytes and not much more, if one is kept. */
-  take(min: number): Uint8Array | undefined {
+  /**
+   * An array of at least `min` bytes and not much more (at most twice as
+   * many, and at most `max`), if one is kept.
+   */
+  take(min: number, max: number): Uint8Array | undefined {
     const arrays = this.arrays;
+    const most = Math.min(2 * min, max);
     for (let i = arrays.length - 1; i >= 0; i--) {
       const a = arrays[i]!;
-      if (a.length >= min && a.length <= 2 * min) {
+      if (a.length >= min && a.length <= most) {
         arrays[i] = arrays[arrays.length - 1]!;
         arrays.pop();
         this.bytes -= a.length;
@@ -709,7 +713,10 @@ export class ReadBuffer implements DecodeInput {
       // A frame of known size gets an array of its size: it can be handed
       // over whole (see handOver()).
       if (this.#want >= need) cap = Math.min(cap, this.#want);
-      const next = (spare ? spareArrays.take(cap) : undefined) ??
+      // Doubling never takes the array past the bound and one read.
+      const most = Math.max(need, this.limit + this.#maxRead);
+      cap = Math.min(cap, most);
+      const next = (spare ? spareArrays.take(cap, most) : undefined) ??
         new Uint8Array(cap);
       next.set(this.data.subarray(this.start, this.end));
       if (spare && this.data !== this.#small) spareArrays.give(this.data);

@@ -1,0 +1,337 @@
+// Copyright 2026 the netkit authors. MIT license.
+
+// Attacks on the read path (codec/read_buffer.ts, codec/decoder.ts,
+// _frame_reader.ts, connection.ts) over real loopback sockets: bytes that
+// move under views, bounds that a peer tries to stretch, the end of the
+// stream and errors in the middle of traffic, readers that ask at once, and
+// a peer that floods one connection while another waits.
+
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertLessOrEqual,
+  assertRejects,
+  assertStrictEquals,
+} from "@std/assert";
+import {
+  type Codec,
+  Connection,
+  DecodeError,
+  encodeAll,
+  json,
+  lengthPrefixed,
+  lines,
+  text,
+  type Transport,
+  UnexpectedEofError,
+} from "./mod.ts";
+import { scheduler } from "./_scheduler.ts";
+import { writeAll } from "./_test_utils.ts";
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+/** Rejects when `p` has not settled within `ms` (a hung test fails). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${ms} ms: ${what}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A deterministic generator of numbers in [0, 1) (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What one read of the server's socket was offered. */
+interface ReadRecord {
+  /** The size of the array the read buffer lives in. */
+  capacity: number;
+  /** How many bytes the read was offered. */
+  offered: number;
+}
+
+/**
+ * A socket that records, for every read, the array the read buffer offered:
+ * `p.buffer` is the read buffer's whole array.
+ */
+function recording(s: Deno.TcpConn, reads: ReadRecord[]): Transport {
+  return {
+    read(p: Uint8Array) {
+      reads.push({ capacity: p.buffer.byteLength, offered: p.length });
+      return s.read(p);
+    },
+    write: (p) => s.write(p),
+    closeWrite: () => s.closeWrite(),
+    close: () => s.close(),
+    localAddr: s.localAddr,
+    remoteAddr: s.remoteAddr,
+  };
+}
+
+/**
+ * Runs `handle` on each of `n` accepted sockets while `clients` runs, and
+ * waits for both. A handler that throws closes its socket (so that its
+ * client fails rather than waits), and its error is the one reported.
+ */
+async function withServer(
+  n: number,
+  handle: (s: Deno.TcpConn) => Promise<void>,
+  clients: (port: number) => Promise<void>,
+): Promise<void> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const handlers: Promise<void>[] = [];
+  const errors: unknown[] = [];
+  const accepting = (async () => {
+    for (let i = 0; i < n; i++) {
+      const s = await listener.accept() as Deno.TcpConn;
+      handlers.push(
+        handle(s).catch((err) => {
+          errors.push(err);
+          try {
+            s.close();
+          } catch {
+            // Closed already.
+          }
+        }),
+      );
+    }
+  })();
+  try {
+    await clients(listener.addr.port);
+  } finally {
+    await accepting;
+    await Promise.all(handlers);
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Data integrity under buffer motion
+
+const MAX_LINE = 300_000;
+
+/** The size of frame `i` of connection `conn`: 1 B … 300 KB, mostly small. */
+function frameSizes(conn: number, count: number): number[] {
+  const rand = prng(conn * 7919 + 1);
+  const sizes: number[] = [1, MAX_LINE - 1];
+  while (sizes.length < count) {
+    const r = rand();
+    sizes.push(
+      r < 0.55
+        ? 1 + Math.floor(rand() * 200)
+        : r < 0.8
+        ? 200 + Math.floor(rand() * 8000)
+        : r < 0.93
+        ? 60_000 + Math.floor(rand() * 12_000) // around one 64 KiB read
+        : 262_144 + Math.floor(rand() * (MAX_LINE - 1 - 262_144)), // handed over
+    );
+  }
+  return sizes.sort(() => rand() - 0.5);
+}
+
+/**
+ * Frame `i` of a connection: every byte depends on the frame and its
+ * position, so a byte overwritten, shifted or taken from another frame
+ * shows. Lines never hold `\n`.
+ */
+function payload(seed: number, size: number, line: boolean): Uint8Array {
+  const p = new Uint8Array(size);
+  for (let j = 0; j < size; j++) {
+    const v = seed * 131 + j * 7 + (j >>> 8) * 13;
+    p[j] = line ? 97 + (v % 26) : v & 255;
+  }
+  return p;
+}
+
+/** Where `got` first differs from `want`, or -1. */
+function firstDifference(got: Uint8Array, want: Uint8Array): number {
+  const n = Math.min(got.length, want.length);
+  for (let j = 0; j < n; j++) if (got[j] !== want[j]) return j;
+  return got.length === want.length ? -1 : n;
+}
+
+type Mode = "forAwait" | "receive" | "pipe" | "procedural";
+
+interface Case {
+  mode: Mode;
+  borrow: boolean;
+  line: boolean;
+}
+
+const CASES: Case[] = [];
+for (const mode of ["forAwait", "receive", "pipe", "procedural"] as const) {
+  for (const borrow of [false, true]) {
+    for (const line of [false, true]) CASES.push({ mode, borrow, line });
+  }
+}
+
+function codecOf(line: boolean): Codec<Uint8Array> {
+  return line ? lines({ maxLength: MAX_LINE }) : lengthPrefixed();
+}
+
+/** Frames a handler keeps before it echoes them (when it does not borrow). */
+const HOLD = 40;
+
+/**
+ * The server side of one case: receives every frame the way the case says,
+ * keeps up to {@linkcode HOLD} of them across later reads when it does not
+ * borrow (they must stay intact while the buffer reads, compacts, grows,
+ * gives arrays back and other connections take them), and echoes them.
+ */
+async function serveCase(
+  conn: Connection<Uint8Array>,
+  c: Case,
+): Promise<void> {
+  if (c.mode === "pipe") {
+    await conn.readable.pipeTo(conn.writable);
+    return;
+  }
+  let held: Uint8Array[] = [];
+  const echo = async (m: Uint8Array) => {
+    if (c.borrow) {
+      // A borrowed view is valid until the next message is asked for.
+      await conn.send(m);
+      return;
+    }
+    held.push(m);
+    if (held.length >= HOLD) {
+      for (const h of held) await conn.send(h);
+      held = [];
+    }
+  };
+  if (c.mode === "forAwait") {
+    for await (const m of conn) await echo(m);
+  } else if (c.mode === "receive") {
+    for (let m; (m = await conn.receive()) !== undefined;) await echo(m);
+  } else {
+    // Messages and procedural reads of the same frames, in turn.
+    for (let i = 0;; i++) {
+      let m: Uint8Array | undefined;
+      if (i % 2 === 0) {
+        m = await conn.receive();
+      } else {
+        try {
+          if (c.line) {
+            m = await conn.readUntil("\n", { maxLength: MAX_LINE });
+          } else {
+            m = await conn.readExactly(await conn.readUint(4));
+          }
+        } catch (err) {
+          if (!(err instanceof UnexpectedEofError) || err.remaining !== 0) {
+            throw err;
+          }
+        }
+      }
+      if (m === undefined) break;
+      await echo(m);
+    }
+  }
+  for (const h of held) await conn.send(h);
+}
+
+Deno.test("`Connection` echoes every byte of mixed frames (1 B … 300 KB) on 16 connections at once, borrowing or not, through every face", async () => {
+  const reads: ReadRecord[][] = CASES.map(() => []);
+  const limits: number[] = [];
+  await within(
+    withServer(
+      CASES.length,
+      async (s) => {
+        // The clients connect in order; the i-th accepted socket may be any
+        // client's, so the case travels in the first byte the client sends.
+        const first = new Uint8Array(1);
+        assertEquals(await s.read(first), 1);
+        const k = first[0]!;
+        const c = CASES[k]!;
+        const codec = codecOf(c.line);
+        limits[k] = codec.decoder().maxBuffered!;
+        const conn = new Connection(recording(s, reads[k]!), {
+          codec,
+          borrow: c.borrow,
+        });
+        await serveCase(conn, c);
+        await conn.close();
+        await conn.closed;
+      },
+      async (port) => {
+        await Promise.all(CASES.map(async (c, k) => {
+          // The case number, then the client's frames.
+          const probe = await Deno.connect({ hostname: "127.0.0.1", port });
+          await writeAll(probe, new Uint8Array([k]));
+          await runClientOn(probe, k, c);
+        }));
+      },
+    ),
+    60_000,
+    "the echo of 16 connections",
+  );
+  // Bounds: no read buffer was ever larger than its limit and one read.
+  for (let k = 0; k < CASES.length; k++) {
+    for (const r of reads[k]!) {
+      assertLessOrEqual(
+        r.capacity,
+        limits[k]! + 65536,
+        `case ${
+          JSON.stringify(CASES[k])
+        }: a read buffer of ${r.capacity} bytes`,
+      );
+    }
+  }
+});
+
+/** {@linkcode runClient} on a socket already connected. */
+async function runClientOn(
+  s: Deno.TcpConn,
+  index: number,
+  c: Case,
+): Promise<void> {
+  const sizes = frameSizes(index, 90);
+  const conn = new Connection(s, { codec: codecOf(c.line) });
+  const rand = prng(index + 17);
+  const sending = (async () => {
+    for (let i = 0; i < sizes.length; i++) {
+      await conn.send(payload(index * 1000 + i, sizes[i]!, c.line));
+      if (rand() < 0.1) await sleep(rand() < 0.5 ? 0 : 2);
+    }
+    await conn.closeWrite();
+  })();
+  let i = 0;
+  for await (const m of conn) {
+    assert(i < sizes.length, `case ${JSON.stringify(c)}: an extra frame`);
+    const want = payload(index * 1000 + i, sizes[i]!, c.line);
+    const at = firstDifference(m, want);
+    assertEquals(
+      at,
+      -1,
+      `case ${JSON.stringify(c)}, frame ${i} of ${
+        sizes[i]
+      } bytes: differs at byte ${at} (got ${m.length} bytes)`,
+    );
+    i++;
+  }
+  await sending;
+  assertEquals(i, sizes.length, `case ${JSON.stringify(c)}: frames echoed`);
+  await conn.close();
+  await conn.closed;
+}
