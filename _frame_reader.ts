@@ -105,6 +105,8 @@ export class FrameReader<In> {
   #yielding = false;
   #first: Waiter | null = null;
   #more: Waiter[] | null = null;
+  /** The reader at the head of the queue is running its step. */
+  #serving = false;
 
   /**
    * Constructs a new instance.
@@ -184,6 +186,9 @@ export class FrameReader<In> {
    */
   poll(borrow: boolean = this.#borrow): In | NeedMore | End {
     if (this.#error !== null) throw this.#error;
+    // Readers that asked earlier and wait for bytes go first: a message
+    // taken now would take the bytes of a procedural read that waits.
+    if (this.#first !== null && !this.#serving) return NEED_MORE;
     if (this.#budget === 0) {
       // Other connections go first; the rest of the buffer waits a turn.
       this.#inBatch = false;
@@ -324,12 +329,15 @@ export class FrameReader<In> {
   #serve(): void {
     for (let w = this.#first; w !== null; w = this.#first) {
       let r: unknown;
+      this.#serving = true;
       try {
         r = w.step(this.#buf);
       } catch (err) {
         this.#shift();
         w.resolve(Promise.reject(err));
         continue;
+      } finally {
+        this.#serving = false;
       }
       if (r === NEED_MORE) {
         if (this.#reading) return;

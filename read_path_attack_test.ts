@@ -335,3 +335,80 @@ async function runClientOn(
   await conn.close();
   await conn.closed;
 }
+
+// ---------------------------------------------------------------------------
+// Readers that ask at once
+
+/** A server socket and a raw client socket on loopback, ready to talk. */
+async function socketPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  return [client, server as Deno.TcpConn];
+}
+
+Deno.test("`Connection.receive()` waits behind a procedural read that is already waiting for bytes", async () => {
+  const [client, server] = await socketPair();
+  const conn = new Connection(server, { codec: lines() });
+  await writeAll(client, te.encode("ab\n"));
+  // The bytes are buffered once a first read returns them.
+  assertEquals(td.decode(await conn.readExactly(1)), "a");
+  // Asked in this order: 4 bytes, then a line.
+  const exactly = conn.readExactly(4);
+  const line = conn.receive();
+  await sleep(10);
+  await writeAll(client, te.encode("cd\nef\n"));
+  assertEquals(td.decode(await within(exactly, 5000, "readExactly")), "b\ncd");
+  assertEquals(td.decode((await within(line, 5000, "receive"))!), "");
+  assertEquals(td.decode((await conn.receive())!), "ef");
+  client.close();
+  assertStrictEquals(await conn.receive(), undefined);
+  await conn.close();
+  await conn.closed;
+});
+
+Deno.test("`Connection.readUntil()` keeps its place when a message is asked for while it waits", async () => {
+  const [client, server] = await socketPair();
+  const conn = new Connection(server, { codec: lengthPrefixed() });
+  await writeAll(client, te.encode("+HELLO"));
+  // The bytes are buffered once a first read returns them.
+  assertEquals(await conn.readUint(1), 0x2b);
+  const header = conn.readUntil("\r\n\r\n");
+  const frame = conn.receive();
+  await sleep(10);
+  await writeAll(
+    client,
+    new Uint8Array([
+      ...te.encode(" x\r\n\r\n"),
+      ...encodeAll(lengthPrefixed(), [new Uint8Array([1, 2, 3])]),
+    ]),
+  );
+  assertEquals(td.decode(await within(header, 5000, "readUntil")), "HELLO x");
+  assertEquals(await within(frame, 5000, "receive"), new Uint8Array([1, 2, 3]));
+  client.close();
+  await conn.close();
+  await conn.closed;
+});
+
+Deno.test("`Connection.receive()` serves 300 concurrent callers in order, then the end to the rest", async () => {
+  const [client, server] = await socketPair();
+  const conn = new Connection(server, { codec: lengthPrefixed() });
+  const asked = Array.from({ length: 300 }, () => conn.receive());
+  const frames = Array.from(
+    { length: 200 },
+    (_, i) => payload(i, 1 + (i * 37) % 3000, false),
+  );
+  // In pieces of 1 000 bytes, so that each read completes some callers.
+  const wire = encodeAll(lengthPrefixed(), frames);
+  for (let off = 0; off < wire.length; off += 1000) {
+    await writeAll(client, wire.subarray(off, off + 1000));
+  }
+  client.close();
+  const got = await within(Promise.all(asked), 10_000, "300 receive() calls");
+  for (let i = 0; i < 200; i++) assertEquals(got[i], frames[i], `frame ${i}`);
+  for (let i = 200; i < 300; i++) assertStrictEquals(got[i], undefined);
+  await conn.close();
+  await conn.closed;
+});
