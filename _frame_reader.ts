@@ -4,6 +4,7 @@
 import { type Decoder, nextFrame } from "./codec/decoder.ts";
 import {
   type DecodeInput,
+  DEFAULT_READ_LIMIT,
   NEED_MORE,
   type NeedMore,
   ReadBuffer,
@@ -170,11 +171,12 @@ export class FrameReader<In> {
 
   /**
    * Replaces the decoder, at a message boundary: the bytes buffered stay
-   * and are decoded by the new one.
+   * and are decoded by the new one, and the buffer takes its bound.
    *
    * @param decoder The new decoder.
    */
   setDecoder(decoder: Decoder<In>): void {
+    this.#buf.limit = decoder.maxBuffered ?? DEFAULT_READ_LIMIT;
     this.#decoder = decoder;
   }
 

@@ -412,3 +412,33 @@ Deno.test("`Connection.receive()` serves 300 concurrent callers in order, then t
   await conn.close();
   await conn.closed;
 });
+
+// ---------------------------------------------------------------------------
+// Codec switches
+
+Deno.test("`Connection.setCodec()` decodes buffered bytes with the new codec and takes its limit", async () => {
+  const [client, server] = await socketPair();
+  const conn = new Connection(server, { codec: text(lines()) });
+  // A line handshake, then binary frames larger than any line, in one write.
+  const frames = [200_000, 1, 3_000_000].map((n, i) => payload(i, n, false));
+  const sending = writeAll(
+    client,
+    new Uint8Array([
+      ...te.encode("HELLO\n"),
+      ...encodeAll(lengthPrefixed(), frames),
+    ]),
+  );
+  assertEquals(await conn.receive(), "HELLO");
+  const bin = conn.setCodec(lengthPrefixed());
+  for (let i = 0; i < frames.length; i++) {
+    assertEquals(await within(bin.receive(), 10_000, "a frame"), frames[i]);
+  }
+  await sending;
+  const back = bin.setCodec(text(lines({ maxLength: 100 })));
+  await writeAll(client, te.encode("bye\n"));
+  assertEquals(await back.receive(), "bye");
+  client.close();
+  assertStrictEquals(await back.receive(), undefined);
+  await conn.close();
+  await conn.closed;
+});

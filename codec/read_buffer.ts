@@ -252,8 +252,7 @@ export class ReadBuffer implements DecodeInput {
   end = 0;
   /** Whether the stream has ended. */
   eof = false;
-  /** The most unread bytes held. */
-  readonly limit: number;
+  #limit: number;
   readonly #minRead: number;
   readonly #maxRead: number;
   /** The size of the next read while reads fill their space. */
@@ -288,10 +287,29 @@ export class ReadBuffer implements DecodeInput {
         );
       }
     }
-    this.limit = limit;
+    this.#limit = limit;
     this.#minRead = minRead;
     this.#maxRead = Math.max(minRead, maxRead);
     this.#readSize = minRead;
+  }
+
+  /**
+   * The most unread bytes held. A connection that switches codec sets it
+   * to the new decoder's bound: the bytes buffered stay.
+   *
+   * @throws {RangeError} Set to a value that is not a positive integer.
+   */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  set limit(value: number) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(
+        `Cannot set read buffer limit: it must be a positive integer, received ${value}`,
+      );
+    }
+    this.#limit = value;
   }
 
   /** How many bytes are unread. */
