@@ -19,6 +19,7 @@ import {
   Connection,
   DecodeError,
   encodeAll,
+  fixedLength,
   json,
   lengthPrefixed,
   lines,
@@ -439,6 +440,34 @@ Deno.test("`Connection.setCodec()` decodes buffered bytes with the new codec and
   assertEquals(await back.receive(), "bye");
   client.close();
   assertStrictEquals(await back.receive(), undefined);
+  await conn.close();
+  await conn.closed;
+});
+
+// ---------------------------------------------------------------------------
+// Bounds
+
+Deno.test("`Connection` reads many small frames per socket read: a read is not cut down to the frame limit", async () => {
+  const [client, server] = await socketPair();
+  const reads: ReadRecord[] = [];
+  const conn = new Connection(recording(server, reads), {
+    codec: fixedLength(4),
+  });
+  // 100 000 frames of 4 bytes, all in the kernel's buffers before reading.
+  const wire = new Uint8Array(400_000);
+  for (let i = 0; i < wire.length; i++) wire[i] = (i >>> 2) & 0xff;
+  await writeAll(client, wire);
+  await client.closeWrite();
+  let n = 0;
+  for await (const m of conn) {
+    assertEquals(m, new Uint8Array(4).fill(n & 0xff), `frame ${n}`);
+    n++;
+  }
+  assertEquals(n, 100_000);
+  // A 4-byte limit bounds a frame, not a read: reads grow to 64 KiB.
+  assertLessOrEqual(reads.length, 100);
+  for (const r of reads) assertLessOrEqual(r.capacity, 4 + 65536);
+  client.close();
   await conn.close();
   await conn.closed;
 });

@@ -652,13 +652,15 @@ export class ReadBuffer implements DecodeInput {
       ? this.#readSize
       : Math.min(this.#readSize, QUIET_READ);
     // Room for the frame in progress when its size is known (but never far
-    // ahead of the bytes that came: a header may lie), and for one read;
-    // never more than the bound.
+    // ahead of the bytes that came: a header may lie), and for one read:
+    // never more than the bound and one read (checkLimit() stops a frame
+    // at the bound; a read is never cut down to it, or a codec of small
+    // frames would read a frame or two per system call).
     const want = this.#wantAhead(unread);
     // Room for the frame in progress (when its size is known) and for a
     // read, but a read may be smaller than its target rather than make
     // the array grow: it grows only when what is buffered needs it.
-    const need = Math.max(want, Math.min(unread + read, this.limit));
+    const need = Math.max(want, unread + read);
     if (unread === 0 && !this.#busy && this.data.length > 2 * need) {
       // Quiet: the memory of a large frame or of a busy spell goes back,
       // for the next burst of this connection or another to take, and the
@@ -677,13 +679,9 @@ export class ReadBuffer implements DecodeInput {
       // half a read at least (which holds the rest of a small frame).
       const free = want > unread && want >= read
         ? want - unread
-        : Math.max(want - unread, Math.min(read >> 1, this.limit));
+        : Math.max(want - unread, read >> 1);
       if (this.data.length - this.end < free) {
-        this.#room(
-          Math.min(unread + free, Math.max(want, this.limit)),
-          false,
-          true,
-        );
+        this.#room(unread + free, false, true);
       }
     }
     const free = this.data.length - this.end;
