@@ -51,10 +51,10 @@ export interface ReaderHost {
 }
 
 /**
- * How many messages a connection decodes from bytes already buffered
- * before it lets other work run: a peer that packs a read with tiny
- * messages gets through them a slice at a time, and other connections
- * are served in between (tokio's cooperative budget, Netty's
+ * How many messages (or procedural reads) a connection decodes from bytes
+ * already buffered before it lets other work run: a peer that packs a
+ * read with tiny messages gets through them a slice at a time, and other
+ * connections are served in between (tokio's cooperative budget, Netty's
  * `maxMessagesPerRead`).
  */
 const BUDGET = 1024;
@@ -246,6 +246,14 @@ export class FrameReader<In> {
   read<T>(decode: (input: DecodeInput) => T | NeedMore): Promise<T> {
     const step: ReadStep<T> = (input) => {
       if (this.#error !== null) throw this.#error;
+      // Procedural reads spend the same budget as messages: a loop of
+      // them over a flood lets other connections run too.
+      if (this.#budget === 0) {
+        this.#inBatch = false;
+        this.#yielding = true;
+        return NEED_MORE;
+      }
+      this.#budget--;
       const r = decode(input);
       if (r !== NEED_MORE) {
         this.#inBatch = input.length > 0;

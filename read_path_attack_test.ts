@@ -445,6 +445,148 @@ Deno.test("`Connection.setCodec()` decodes buffered bytes with the new codec and
 });
 
 // ---------------------------------------------------------------------------
+// The budget: a flood on one connection, prompt service on another
+
+/**
+ * Counts ticks of a chain of zero-delay timers, and the most `hit()` calls
+ * made between two ticks. A tick comes about every millisecond (nested
+ * timers are clamped), so a reader that lets other tasks run every 1 024
+ * messages makes a few thousand hits a tick at most, and one that does
+ * not makes a whole 64 KiB read of them (32 768 two-byte messages).
+ */
+class TurnCounter {
+  turn = 0;
+  most = 0;
+  #inTurn = 0;
+  #seen = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor() {
+    const tick = () => {
+      this.turn++;
+      this.#timer = setTimeout(tick, 0);
+    };
+    this.#timer = setTimeout(tick, 0);
+  }
+  hit(): void {
+    if (this.turn !== this.#seen) {
+      this.#seen = this.turn;
+      this.#inTurn = 0;
+    }
+    if (++this.#inTurn > this.most) this.most = this.#inTurn;
+  }
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+const TINY = 200_000;
+
+/** 200 000 messages of one byte each, with a one-byte length: 400 KB. */
+function tinyFlood(): Uint8Array {
+  const wire = new Uint8Array(2 * TINY);
+  for (let i = 0; i < wire.length; i += 2) {
+    wire[i] = 1;
+    wire[i + 1] = i & 0xff;
+  }
+  return wire;
+}
+
+for (const how of ["messages", "procedural reads"] as const) {
+  Deno.test(`\`Connection\` serves another connection promptly while a peer floods 200 000 tiny ${how} in one burst`, async () => {
+    const turns = new TurnCounter();
+    let floodDone = 0;
+    let firstPong = 0;
+    let markStarted = () => {};
+    const started = new Promise<void>((r) => markStarted = r);
+    try {
+      await within(
+        withServer(2, async (s) => {
+          // The first byte says which client this is.
+          const first = new Uint8Array(1);
+          assertEquals(await s.read(first), 1);
+          if (first[0] === 0) {
+            const conn = new Connection(s, {
+              codec: lengthPrefixed({ lengthBytes: 1 }),
+            });
+            let n = 0;
+            if (how === "messages") {
+              for await (const m of conn) {
+                if (n++ === 0) markStarted();
+                turns.hit();
+                conn.write(m);
+              }
+            } else {
+              for (; n < TINY; n++) {
+                const len = await conn.readUint(1);
+                if (n === 0) markStarted();
+                turns.hit();
+                conn.write(await conn.readExactly(len));
+              }
+              assertStrictEquals(await conn.receive(), undefined);
+            }
+            floodDone = performance.now();
+            assertEquals(n, TINY);
+            await conn.close();
+            await conn.closed;
+          } else {
+            const conn = new Connection(s, { codec: text(lines()) });
+            for await (const line of conn) await conn.send(line);
+            await conn.close();
+            await conn.closed;
+          }
+        }, async (port) => {
+          const flooder = await Deno.connect({ hostname: "127.0.0.1", port });
+          const pinger = new Connection(
+            await Deno.connect({ hostname: "127.0.0.1", port }),
+            { codec: text(lines()) },
+          );
+          await writeAll(pinger.transport, new Uint8Array([1]));
+          const flood = tinyFlood();
+          // The echo of the flood, read whole and checked.
+          const echoed = (async () => {
+            const got = new Uint8Array(flood.length);
+            let off = 0;
+            while (off < got.length) {
+              const n = await flooder.read(got.subarray(off));
+              if (n === null) break;
+              off += n;
+            }
+            assertEquals(off, flood.length);
+            assertEquals(firstDifference(got, flood), -1);
+          })();
+          await writeAll(flooder, new Uint8Array([0, ...flood]));
+          await flooder.closeWrite();
+          // Once the server works on the flood, pings are answered.
+          await started;
+          const rtts: number[] = [];
+          for (let i = 0; i < 5; i++) {
+            const t0 = performance.now();
+            await pinger.send(`ping ${i}`);
+            assertEquals(await pinger.receive(), `ping ${i}`);
+            if (i === 0) firstPong = performance.now();
+            rtts.push(performance.now() - t0);
+          }
+          await echoed;
+          flooder.close();
+          await pinger.close();
+          await pinger.closed;
+          assertLessOrEqual(Math.max(...rtts), 250, `ping RTTs ${rtts}`);
+        }),
+        60_000,
+        "the flood and the pings",
+      );
+    } finally {
+      turns.stop();
+    }
+    // The first ping was answered while the flood was still being handled.
+    assertGreater(floodDone, firstPong);
+    // A budget of 1 024 messages a turn (and a fresh one when a read
+    // completes in the same turn), never a whole read's worth of them.
+    assertLessOrEqual(turns.most, 8192);
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Bounds
 
 Deno.test("`Connection` reads many small frames per socket read: a read is not cut down to the frame limit", async () => {
