@@ -193,8 +193,7 @@ export class FrameReader<In> {
     if (this.#first !== null && !this.#serving) return NEED_MORE;
     if (this.#budget === 0) {
       // Other connections go first; the rest of the buffer waits a turn.
-      this.#inBatch = false;
-      this.#yielding = true;
+      this.#yield();
       return NEED_MORE;
     }
     this.#budget--;
@@ -249,8 +248,7 @@ export class FrameReader<In> {
       // Procedural reads spend the same budget as messages: a loop of
       // them over a flood lets other connections run too.
       if (this.#budget === 0) {
-        this.#inBatch = false;
-        this.#yielding = true;
+        this.#yield();
         return NEED_MORE;
       }
       this.#budget--;
@@ -321,6 +319,19 @@ export class FrameReader<In> {
     this.#serve();
   }
 
+  /**
+   * The budget ran out: the reader waits for the next turn of the event
+   * loop, queued once however many readers ask meanwhile (and whether or
+   * not a socket read may follow: a lingering close's readers drain what
+   * is buffered a budget at a time too).
+   */
+  #yield(): void {
+    this.#inBatch = false;
+    if (this.#yielding) return;
+    this.#yielding = true;
+    scheduler.yieldReader(this);
+  }
+
   #unyield(): void {
     if (this.#yielding) {
       this.#yielding = false;
@@ -368,11 +379,7 @@ export class FrameReader<In> {
   #startRead(): boolean {
     const host = this.#host;
     host.beforeRead();
-    if (this.#reading || this.#lingering) return true;
-    if (this.#yielding) {
-      scheduler.yieldReader(this);
-      return true;
-    }
+    if (this.#reading || this.#lingering || this.#yielding) return true;
     let space: Uint8Array;
     try {
       space = this.#buf.space();

@@ -613,3 +613,100 @@ Deno.test("`Connection` reads many small frames per socket read: a read is not c
   await conn.close();
   await conn.closed;
 });
+
+// ---------------------------------------------------------------------------
+// Closing while yielded
+
+/** `count` one-byte messages with a one-byte length. */
+function tinyMessages(count: number): Uint8Array {
+  const wire = new Uint8Array(2 * count);
+  for (let i = 0; i < count; i++) {
+    wire[2 * i] = 1;
+    wire[2 * i + 1] = i & 0xff;
+  }
+  return wire;
+}
+
+/**
+ * Watches the shared scheduler's yielded readers: how many times a reader
+ * was queued for the next turn, and how many times it was resumed.
+ */
+function watchYields(): {
+  queued: number;
+  resumed: number;
+  [Symbol.dispose](): void;
+} {
+  const original = scheduler.yieldReader;
+  const watch = {
+    queued: 0,
+    resumed: 0,
+    [Symbol.dispose]() {
+      scheduler.yieldReader = original;
+    },
+  };
+  const wrapped = new WeakSet<object>();
+  scheduler.yieldReader = function (reader) {
+    watch.queued++;
+    if (!wrapped.has(reader)) {
+      wrapped.add(reader);
+      const resume = reader.resume;
+      reader.resume = function () {
+        watch.resumed++;
+        resume.call(this);
+      };
+    }
+    original.call(scheduler, reader);
+  };
+  return watch;
+}
+
+Deno.test("`Connection.abort()` while yielded with readers waiting leaves no yield behind", async () => {
+  using yields = watchYields();
+  const [client, server] = await socketPair();
+  // 5 000 messages buffered at once: the budget runs out after 1 024.
+  const conn = new Connection(server, {
+    codec: lengthPrefixed({ lengthBytes: 1 }),
+    initialBytes: tinyMessages(5000),
+  });
+  for (let i = 0; i < 1024; i++) {
+    assertEquals(await conn.receive(), new Uint8Array([i & 0xff]));
+  }
+  // Three readers ask while the reader waits for the next turn.
+  const waiting = [conn.receive(), conn.receive(), conn.receive()];
+  // One connection waits once for the next turn, however many readers.
+  assertEquals(yields.queued, 1);
+  conn.abort();
+  for (const w of waiting) await assertRejects(() => w);
+  await sleep(20);
+  // Nothing resumed the aborted connection's reader.
+  assertEquals(yields.resumed, 0);
+  client.close();
+  await assertRejects(() => conn.closed);
+});
+
+Deno.test("`Connection.close()` while yielded gives waiting readers the buffered messages, then the end", async () => {
+  using yields = watchYields();
+  const [client, server] = await socketPair();
+  const conn = new Connection(server, {
+    codec: lengthPrefixed({ lengthBytes: 1 }),
+    initialBytes: tinyMessages(3000),
+  });
+  for (let i = 0; i < 1024; i++) await conn.receive();
+  const waiting = [conn.receive(), conn.receive()];
+  assertEquals(yields.queued, 1);
+  const closing = conn.close();
+  assertEquals(await waiting[0], new Uint8Array([1024 & 0xff]));
+  assertEquals(await waiting[1], new Uint8Array([1025 & 0xff]));
+  let n = 1026;
+  const it = (async () => {
+    for await (const m of conn) {
+      assertEquals(m, new Uint8Array([n & 0xff]));
+      n++;
+    }
+  })();
+  await within(it, 3000, "the rest of the messages after close()");
+  assertEquals(n, 3000);
+  await closing;
+  client.close();
+  await conn.closed;
+});
