@@ -119,13 +119,15 @@ async function withServer(
       );
     }
   })();
-  try {
-    await clients(listener.addr.port);
-  } finally {
-    await accepting;
-    await Promise.all(handlers);
-    if (errors.length > 0) throw errors[0];
-  }
+  const clientError = await clients(listener.addr.port).then(
+    () => null,
+    (err) => err ?? new Error("A client failed"),
+  );
+  await accepting;
+  await Promise.all(handlers);
+  // The server's error first: a client's is often its consequence.
+  if (errors.length > 0) throw errors[0];
+  if (clientError !== null) throw clientError;
 }
 
 // ---------------------------------------------------------------------------
@@ -307,7 +309,7 @@ async function runClientOn(
   index: number,
   c: Case,
 ): Promise<void> {
-  const sizes = frameSizes(index, 90);
+  const sizes = frameSizes(index, 160);
   const conn = new Connection(s, { codec: codecOf(c.line) });
   const rand = prng(index + 17);
   const sending = (async () => {
@@ -709,4 +711,195 @@ Deno.test("`Connection.close()` while yielded gives waiting readers the buffered
   await closing;
   client.close();
   await conn.closed;
+});
+
+Deno.test("`Connection` never allocates a claimed length: 8 MiB claimed, 10 bytes sent, then EOF says 14 bytes were left", async () => {
+  const [client, server] = await socketPair();
+  const reads: ReadRecord[] = [];
+  const conn = new Connection(recording(server, reads), {
+    codec: lengthPrefixed(),
+  });
+  const receiving = conn.receive();
+  await writeAll(
+    client,
+    new Uint8Array([0x00, 0x7f, 0xff, 0xff, ...payload(1, 10, false)]),
+  );
+  await sleep(30);
+  client.close();
+  const err = await assertRejects(() => receiving, UnexpectedEofError);
+  assertEquals(err.remaining, 14);
+  for (const r of reads) assertLessOrEqual(r.capacity, 2 * 65536);
+  await conn.close();
+  await conn.closed.catch(() => {});
+});
+
+Deno.test("`Connection` at EOF inside a 300 KB frame says how many bytes were left, after the whole frames", async () => {
+  const [client, server] = await socketPair();
+  const conn = new Connection(server, {
+    codec: lengthPrefixed(),
+  });
+  const whole = [payload(1, 70_000, false), payload(2, 5, false)];
+  const wire = encodeAll(lengthPrefixed(), [
+    ...whole,
+    payload(3, 300_000, false),
+  ]);
+  // All but the last 150 000 bytes of the last frame, then EOF.
+  const sent = wire.length - 150_000;
+  const sending = writeAll(client, wire.subarray(0, sent)).then(() =>
+    client.close()
+  );
+  assertEquals(await conn.receive(), whole[0]);
+  assertEquals(await conn.receive(), whole[1]);
+  const err = await assertRejects(() => conn.receive(), UnexpectedEofError);
+  assertEquals(err.remaining, 4 + 150_000);
+  // The same end again, not a hang or another error.
+  assertStrictEquals(await conn.receive().catch((e) => e), err);
+  await sending;
+  await conn.close();
+  await conn.closed.catch(() => {});
+});
+
+Deno.test("`Connection` procedural reads at EOF: the bytes left, then the end", async () => {
+  const [client, server] = await socketPair();
+  const conn = new Connection(server);
+  await writeAll(client, te.encode("ab"));
+  client.close();
+  // A line without its end: how many bytes were left, and they stay.
+  const line = await assertRejects(() => conn.readLine(), UnexpectedEofError);
+  assertEquals(line.remaining, 2);
+  const short = await assertRejects(() => conn.readUint(4), UnexpectedEofError);
+  assertEquals(short.remaining, 2);
+  assertEquals(td.decode(await conn.readExactly(2)), "ab");
+  // Nothing left: the end, each way of asking.
+  const none = await assertRejects(
+    () => conn.readExactly(1),
+    UnexpectedEofError,
+  );
+  assertEquals(none.remaining, 0);
+  assertStrictEquals(await conn.readLine(), undefined);
+  assertStrictEquals(await conn.receive(), undefined);
+  assertEquals(await conn.readExactly(0), new Uint8Array(0));
+  await conn.close();
+  await conn.closed;
+});
+
+Deno.test("`Connection` answers every good message before a decode error, writes its error reply, then EOF, with 4 MB in flight", async () => {
+  const GOOD = 40_000;
+  await within(
+    withServer(1, async (s) => {
+      const conn = new Connection(s, {
+        codec: json<{ n: number; error?: string }>(lines()),
+      });
+      let n = 0;
+      try {
+        for await (const m of conn) {
+          assertEquals(m.n, n++);
+          await conn.send({ n: m.n });
+        }
+      } catch (err) {
+        assert(err instanceof DecodeError, String(err));
+        await conn.send({ n: -1, error: err.name });
+      }
+      assertEquals(n, GOOD);
+      await conn.close();
+      await conn.closed.catch(() => {});
+    }, async (port) => {
+      const conn = new Connection(
+        await Deno.connect({ hostname: "127.0.0.1", port }),
+        { codec: text(lines()) },
+      );
+      const pad = "x".repeat(80);
+      const sending = (async () => {
+        for (let i = 0; i < GOOD; i++) {
+          await conn.send(JSON.stringify({ n: i, pad }));
+        }
+        await conn.send("{bad");
+        // More after the bad line than the socket buffers hold: the server
+        // no longer reads it, and must not reset the connection over it.
+        for (let i = 0; i < 20_000; i++) {
+          await conn.send(JSON.stringify({ n: GOOD + i, pad }));
+        }
+        await conn.closeWrite();
+      })();
+      let n = 0;
+      let last: { n: number; error?: string } | undefined;
+      for await (const line of conn) {
+        last = JSON.parse(line);
+        if (last!.n === -1) break;
+        assertEquals(last!.n, n++);
+      }
+      assertEquals(n, GOOD);
+      assertEquals(last, { n: -1, error: "DecodeError" });
+      // Then the end of the stream, not a reset.
+      assertStrictEquals(await conn.receive(), undefined);
+      await sending;
+      await conn.close();
+      await conn.closed;
+    }),
+    30_000,
+    "a decode error after 40 000 good messages",
+  );
+});
+
+Deno.test("`Connection` idle after bursts waits for its next read in a small array", async () => {
+  const COUNT = 8;
+  const reads: ReadRecord[][] = Array.from({ length: COUNT }, () => []);
+  let idle = () => {};
+  const allIdle = new Promise<void>((r) => idle = r);
+  let echoed = 0;
+  await within(
+    withServer(COUNT, async (s) => {
+      const first = new Uint8Array(1);
+      assertEquals(await s.read(first), 1);
+      const conn = new Connection(recording(s, reads[first[0]!]!), {
+        codec: lengthPrefixed(),
+      });
+      for await (const m of conn) {
+        await conn.send(m);
+        if (m.length === 1 && ++echoed === COUNT) idle();
+      }
+      await conn.close();
+      await conn.closed;
+    }, async (port) => {
+      const conns = await Promise.all(
+        Array.from({ length: COUNT }, async (_, k) => {
+          const s = await Deno.connect({ hostname: "127.0.0.1", port });
+          await writeAll(s, new Uint8Array([k]));
+          return new Connection(s, { codec: lengthPrefixed() });
+        }),
+      );
+      try {
+        // A burst each: a 2 MB frame, 2 000 small ones, a last 1-byte one.
+        await Promise.all(conns.map(async (conn, k) => {
+          const frames = [
+            payload(k, 2_000_000, false),
+            ...Array.from(
+              { length: 2000 },
+              (_, i) => payload(i, 1 + i % 500, false),
+            ),
+            new Uint8Array([k]),
+          ];
+          const sending = (async () => {
+            for (const f of frames) await conn.send(f);
+          })();
+          for (const f of frames) assertEquals(await conn.receive(), f);
+          await sending;
+        }));
+        await allIdle;
+        await sleep(50);
+        // Idle now: each server connection waits in a read of a small array.
+        for (let k = 0; k < COUNT; k++) {
+          const last = reads[k]!.at(-1)!;
+          assertLessOrEqual(last.capacity, 65536, `connection ${k}`);
+        }
+      } finally {
+        for (const conn of conns) {
+          await conn.close();
+          await conn.closed;
+        }
+      }
+    }),
+    30_000,
+    "8 connections after bursts",
+  );
 });
