@@ -255,6 +255,15 @@ export class FrameReader<In> {
       const r = decode(input);
       if (r !== NEED_MORE) {
         this.#inBatch = input.length > 0;
+        // A view of the buffer (from `take()`) is copied, as a decoder's
+        // frame is: the caller keeps it past the next read.
+        const buf = this.#buf;
+        if (
+          r instanceof Uint8Array && r.buffer === buf.data.buffer &&
+          !buf.handOver(r)
+        ) {
+          return buf.own(r) as T;
+        }
         return r;
       }
       this.#inBatch = false;

@@ -18,6 +18,7 @@ import {
   type Codec,
   Connection,
   DecodeError,
+  type DecodeInput,
   encodeAll,
   fixedLength,
   json,
@@ -412,6 +413,33 @@ Deno.test("`Connection.receive()` serves 300 concurrent callers in order, then t
   const got = await within(Promise.all(asked), 10_000, "300 receive() calls");
   for (let i = 0; i < 200; i++) assertEquals(got[i], frames[i], `frame ${i}`);
   for (let i = 200; i < 300; i++) assertStrictEquals(got[i], undefined);
+  await conn.close();
+  await conn.closed;
+});
+
+Deno.test("`Connection.readWith()` copies a view its step takes, so the caller may keep it", async () => {
+  const [client, server] = await socketPair();
+  const conn = new Connection(server);
+  const take = (n: number) => (input: DecodeInput) =>
+    input.length >= n ? input.take(n) : input.needMore(n);
+  const kept: Uint8Array[] = [];
+  // Small views (shared copies), then one of 300 KB (handed over).
+  const sizes = [4, 100, 5000, 300_000, 7];
+  const sending = (async () => {
+    for (let i = 0; i < sizes.length; i++) {
+      await writeAll(client, payload(i, sizes[i]!, false));
+      await sleep(5);
+    }
+    // Bytes that overwrite the buffer's arrays if views were kept.
+    await writeAll(client, new Uint8Array(200_000).fill(0xee));
+    client.close();
+  })();
+  for (const n of sizes) kept.push(await conn.readWith(take(n)));
+  assertEquals((await conn.readExactly(200_000)).length, 200_000);
+  await sending;
+  for (let i = 0; i < sizes.length; i++) {
+    assertEquals(firstDifference(kept[i]!, payload(i, sizes[i]!, false)), -1);
+  }
   await conn.close();
   await conn.closed;
 });
