@@ -4,6 +4,7 @@
 import { type Decoder, nextFrame } from "./codec/decoder.ts";
 import {
   type DecodeInput,
+  DEFAULT_READ_LIMIT,
   NEED_MORE,
   type NeedMore,
   ReadBuffer,
@@ -50,10 +51,10 @@ export interface ReaderHost {
 }
 
 /**
- * How many messages a connection decodes from bytes already buffered
- * before it lets other work run: a peer that packs a read with tiny
- * messages gets through them a slice at a time, and other connections
- * are served in between (tokio's cooperative budget, Netty's
+ * How many messages (or procedural reads) a connection decodes from bytes
+ * already buffered before it lets other work run: a peer that packs a
+ * read with tiny messages gets through them a slice at a time, and other
+ * connections are served in between (tokio's cooperative budget, Netty's
  * `maxMessagesPerRead`).
  */
 const BUDGET = 1024;
@@ -105,6 +106,8 @@ export class FrameReader<In> {
   #yielding = false;
   #first: Waiter | null = null;
   #more: Waiter[] | null = null;
+  /** The reader at the head of the queue is running its step. */
+  #serving = false;
 
   /**
    * Constructs a new instance.
@@ -168,11 +171,12 @@ export class FrameReader<In> {
 
   /**
    * Replaces the decoder, at a message boundary: the bytes buffered stay
-   * and are decoded by the new one.
+   * and are decoded by the new one, and the buffer takes its bound.
    *
    * @param decoder The new decoder.
    */
   setDecoder(decoder: Decoder<In>): void {
+    this.#buf.limit = decoder.maxBuffered ?? DEFAULT_READ_LIMIT;
     this.#decoder = decoder;
   }
 
@@ -184,10 +188,12 @@ export class FrameReader<In> {
    */
   poll(borrow: boolean = this.#borrow): In | NeedMore | End {
     if (this.#error !== null) throw this.#error;
+    // Readers that asked earlier and wait for bytes go first: a message
+    // taken now would take the bytes of a procedural read that waits.
+    if (this.#first !== null && !this.#serving) return NEED_MORE;
     if (this.#budget === 0) {
       // Other connections go first; the rest of the buffer waits a turn.
-      this.#inBatch = false;
-      this.#yielding = true;
+      this.#yield();
       return NEED_MORE;
     }
     this.#budget--;
@@ -239,9 +245,25 @@ export class FrameReader<In> {
   read<T>(decode: (input: DecodeInput) => T | NeedMore): Promise<T> {
     const step: ReadStep<T> = (input) => {
       if (this.#error !== null) throw this.#error;
+      // Procedural reads spend the same budget as messages: a loop of
+      // them over a flood lets other connections run too.
+      if (this.#budget === 0) {
+        this.#yield();
+        return NEED_MORE;
+      }
+      this.#budget--;
       const r = decode(input);
       if (r !== NEED_MORE) {
         this.#inBatch = input.length > 0;
+        // A view of the buffer (from `take()`) is copied, as a decoder's
+        // frame is: the caller keeps it past the next read.
+        const buf = this.#buf;
+        if (
+          r instanceof Uint8Array && r.buffer === buf.data.buffer &&
+          !buf.handOver(r)
+        ) {
+          return buf.own(r) as T;
+        }
         return r;
       }
       this.#inBatch = false;
@@ -306,6 +328,19 @@ export class FrameReader<In> {
     this.#serve();
   }
 
+  /**
+   * The budget ran out: the reader waits for the next turn of the event
+   * loop, queued once however many readers ask meanwhile (and whether or
+   * not a socket read may follow: a lingering close's readers drain what
+   * is buffered a budget at a time too).
+   */
+  #yield(): void {
+    this.#inBatch = false;
+    if (this.#yielding) return;
+    this.#yielding = true;
+    scheduler.yieldReader(this);
+  }
+
   #unyield(): void {
     if (this.#yielding) {
       this.#yielding = false;
@@ -324,12 +359,15 @@ export class FrameReader<In> {
   #serve(): void {
     for (let w = this.#first; w !== null; w = this.#first) {
       let r: unknown;
+      this.#serving = true;
       try {
         r = w.step(this.#buf);
       } catch (err) {
         this.#shift();
         w.resolve(Promise.reject(err));
         continue;
+      } finally {
+        this.#serving = false;
       }
       if (r === NEED_MORE) {
         if (this.#reading) return;
@@ -350,11 +388,7 @@ export class FrameReader<In> {
   #startRead(): boolean {
     const host = this.#host;
     host.beforeRead();
-    if (this.#reading || this.#lingering) return true;
-    if (this.#yielding) {
-      scheduler.yieldReader(this);
-      return true;
-    }
+    if (this.#reading || this.#lingering || this.#yielding) return true;
     let space: Uint8Array;
     try {
       space = this.#buf.space();

@@ -490,9 +490,11 @@ export class Connection<In = Uint8Array, Out = In>
   /**
    * Reads with a one-off decode step over the connection's read buffer:
    * the step returns a value after consuming its bytes, or
-   * `input.needMore(n)`. It shares the buffer with the codec, so procedural
-   * reads and messages can follow each other at message boundaries
-   * without losing a byte. The `read*` methods are built on it.
+   * `input.needMore(n)`. A byte array that is a view of the buffer (from
+   * `input.take()`) is copied for the caller to keep; a value that holds
+   * views inside must `copy()` them. It shares the buffer with the codec,
+   * so procedural reads and messages can follow each other at message
+   * boundaries without losing a byte. The `read*` methods are built on it.
    *
    * @example Read a RESP-style header line, then a bulk of its length
    * ```ts

@@ -200,12 +200,16 @@ const spareArrays = {
     this.arrays.push(array);
     this.bytes += array.length;
   },
-  /** An array of at least `min` bytes and not much more, if one is kept. */
-  take(min: number): Uint8Array | undefined {
+  /**
+   * An array of at least `min` bytes and not much more (at most twice as
+   * many, and at most `max`), if one is kept.
+   */
+  take(min: number, max: number): Uint8Array | undefined {
     const arrays = this.arrays;
+    const most = Math.min(2 * min, max);
     for (let i = arrays.length - 1; i >= 0; i--) {
       const a = arrays[i]!;
-      if (a.length >= min && a.length <= 2 * min) {
+      if (a.length >= min && a.length <= most) {
         arrays[i] = arrays[arrays.length - 1]!;
         arrays.pop();
         this.bytes -= a.length;
@@ -248,8 +252,7 @@ export class ReadBuffer implements DecodeInput {
   end = 0;
   /** Whether the stream has ended. */
   eof = false;
-  /** The most unread bytes held. */
-  readonly limit: number;
+  #limit: number;
   readonly #minRead: number;
   readonly #maxRead: number;
   /** The size of the next read while reads fill their space. */
@@ -284,10 +287,29 @@ export class ReadBuffer implements DecodeInput {
         );
       }
     }
-    this.limit = limit;
+    this.#limit = limit;
     this.#minRead = minRead;
     this.#maxRead = Math.max(minRead, maxRead);
     this.#readSize = minRead;
+  }
+
+  /**
+   * The most unread bytes held. A connection that switches codec sets it
+   * to the new decoder's bound: the bytes buffered stay.
+   *
+   * @throws {RangeError} Set to a value that is not a positive integer.
+   */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  set limit(value: number) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(
+        `Cannot set read buffer limit: it must be a positive integer, received ${value}`,
+      );
+    }
+    this.#limit = value;
   }
 
   /** How many bytes are unread. */
@@ -630,13 +652,15 @@ export class ReadBuffer implements DecodeInput {
       ? this.#readSize
       : Math.min(this.#readSize, QUIET_READ);
     // Room for the frame in progress when its size is known (but never far
-    // ahead of the bytes that came: a header may lie), and for one read;
-    // never more than the bound.
+    // ahead of the bytes that came: a header may lie), and for one read:
+    // never more than the bound and one read (checkLimit() stops a frame
+    // at the bound; a read is never cut down to it, or a codec of small
+    // frames would read a frame or two per system call).
     const want = this.#wantAhead(unread);
     // Room for the frame in progress (when its size is known) and for a
     // read, but a read may be smaller than its target rather than make
     // the array grow: it grows only when what is buffered needs it.
-    const need = Math.max(want, Math.min(unread + read, this.limit));
+    const need = Math.max(want, unread + read);
     if (unread === 0 && !this.#busy && this.data.length > 2 * need) {
       // Quiet: the memory of a large frame or of a busy spell goes back,
       // for the next burst of this connection or another to take, and the
@@ -655,13 +679,9 @@ export class ReadBuffer implements DecodeInput {
       // half a read at least (which holds the rest of a small frame).
       const free = want > unread && want >= read
         ? want - unread
-        : Math.max(want - unread, Math.min(read >> 1, this.limit));
+        : Math.max(want - unread, read >> 1);
       if (this.data.length - this.end < free) {
-        this.#room(
-          Math.min(unread + free, Math.max(want, this.limit)),
-          false,
-          true,
-        );
+        this.#room(unread + free, false, true);
       }
     }
     const free = this.data.length - this.end;
@@ -709,7 +729,10 @@ export class ReadBuffer implements DecodeInput {
       // A frame of known size gets an array of its size: it can be handed
       // over whole (see handOver()).
       if (this.#want >= need) cap = Math.min(cap, this.#want);
-      const next = (spare ? spareArrays.take(cap) : undefined) ??
+      // Doubling never takes the array past the bound and one read.
+      const most = Math.max(need, this.limit + this.#maxRead);
+      cap = Math.min(cap, most);
+      const next = (spare ? spareArrays.take(cap, most) : undefined) ??
         new Uint8Array(cap);
       next.set(this.data.subarray(this.start, this.end));
       if (spare && this.data !== this.#small) spareArrays.give(this.data);
