@@ -11,6 +11,10 @@
  *   {@linkcode delimited}, {@linkcode lines}, {@linkcode fixedLength},
  *   {@linkcode netstring}, {@linkcode raw}, with {@linkcode text} and
  *   {@linkcode json} on top.
+ * - Your own protocol: a {@linkcode Decoder} that parses frames from the
+ *   connection's one {@linkcode ReadBuffer}, or procedural reads
+ *   ({@linkcode Connection.readExactly}, {@linkcode Connection.readUntil},
+ *   {@linkcode Connection.readLine}) on the same buffer.
  * - Flow control: {@linkcode TokenBucket}, {@linkcode throttle},
  *   {@linkcode InFlightWindow}, {@linkcode Semaphore}.
  * - Typed errors ({@linkcode NetError} and its kin), {@linkcode retry} with
@@ -21,13 +25,13 @@
  * import { connect, serve } from "@netkit/net";
  * import { assertEquals } from "@std/assert";
  *
- * await using server = serve({ port: 0 }, async (conn) => {
- *   for await (const data of conn) await conn.send(data);
- * });
+ * await using server = serve({ port: 0 }, (conn) =>
+ *   conn.forEach((data) => conn.write(data))
+ * );
  * await using client = await connect(server.addr);
  * await client.send(new TextEncoder().encode("Hello, World!"));
- * const data = await client.receive();
- * assertEquals(new TextDecoder().decode(data!), "Hello, World!");
+ * const data = await client.readExactly(13);
+ * assertEquals(new TextDecoder().decode(data), "Hello, World!");
  * ```
  *
  * @module
