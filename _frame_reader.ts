@@ -45,7 +45,7 @@ export interface ReaderHost {
   /** A whole message was taken (the read timeout stops). */
   messageRead(): void;
   /** Whether the connection was closed here (a failed read is then EOF). */
-  readonly isClosed: boolean;
+  isClosed(): boolean;
   /** The transport's read failed: the connection ends with `error`. */
   readFailed(error: Error): void;
 }
@@ -424,7 +424,7 @@ export class FrameReader<In> {
     this.#reading = false;
     this.#pending = null;
     if (this.#lingering) return;
-    if (this.#host.isClosed) {
+    if (this.#host.isClosed()) {
       // Closed here while the read was pending: the stream ends.
       this.#buf.eof = true;
     } else if (this.#error === null) {

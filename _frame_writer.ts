@@ -53,7 +53,7 @@ export interface WriterHost {
   /** Shuts down the transport's write side (sends FIN). */
   closeWrite(): Promise<void>;
   /** The error recorded on the connection, if any. */
-  readonly error: Error | null;
+  error(): Error | null;
   /** A socket write failed: the connection ends with `error`. */
   writeFailed(error: Error): void;
 }
@@ -209,7 +209,7 @@ export class FrameWriter<Out> implements Flushable {
     this.flushSoon();
     return new Promise<void>((resolve, reject) => {
       (this.#flushWaiters ??= []).push(() => {
-        const error = this.#host.error;
+        const error = this.#host.error();
         if (this.#closed !== null && this.#pendingBytes() > 0) {
           reject(dropped());
         } else if (error !== null) reject(error);
@@ -309,11 +309,11 @@ export class FrameWriter<Out> implements Flushable {
    * @throws The transport's error, unless the connection failed first.
    */
   async closeWrite(): Promise<void> {
-    if (this.#host.error !== null || this.#finSent) return;
+    if (this.#host.error() !== null || this.#finSent) return;
     try {
       await this.#host.closeWrite();
     } catch (err) {
-      if (this.#host.error === null) {
+      if (this.#host.error() === null) {
         throw toNetError(err, "Cannot close the write side");
       }
     }
