@@ -90,3 +90,18 @@ export async function writeAll(
   let off = 0;
   while (off < bytes.length) off += await t.write(bytes.subarray(off));
 }
+
+/**
+ * mulberry32: a small seeded generator of numbers in [0, 1), so a run of a
+ * randomized test or load can be repeated.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -29,7 +29,7 @@ import {
   UnexpectedEofError,
 } from "./mod.ts";
 import { scheduler } from "./_scheduler.ts";
-import { writeAll } from "./_test_utils.ts";
+import { prng, writeAll } from "./_test_utils.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -52,18 +52,6 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** A deterministic generator of numbers in [0, 1) (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What one read of the server's socket was offered. */

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { prng } from "../_test_utils.ts";
 import {
   type Codec,
   connect,
@@ -132,18 +133,6 @@ async function runServer(): Promise<void> {
 
 // ---------------------------------------------------------------------------
 // The client side
-
-/** mulberry32: a small seeded PRNG, so a run can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random bytes and random text the payloads are cut from. */
 const POOL_SIZE = 2 * MAX_SIZE;
