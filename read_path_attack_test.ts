@@ -744,7 +744,9 @@ Deno.test("`Connection` never allocates a claimed length: 8 MiB claimed, 10 byte
   client.close();
   const err = await assertRejects(() => receiving, UnexpectedEofError);
   assertEquals(err.remaining, 14);
-  for (const r of reads) assertLessOrEqual(r.capacity, 2 * 65536);
+  // 64 KiB ahead of the bytes that came, rounded up; an array from the
+  // process's spare arrays may be twice that.
+  for (const r of reads) assertLessOrEqual(r.capacity, 4 * 65536);
   await conn.close();
   await conn.closed.catch(() => {});
 });

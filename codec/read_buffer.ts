@@ -224,8 +224,10 @@ const spareArrays = {
  * A bounded byte buffer that a socket reads into and a decoder consumes
  * from: the accumulation that netkit owns so that a decoder only parses.
  *
- * Reads adapt their size: a read that fills its space doubles the next
- * (up to `maxRead`), reads that use less than a quarter halve it (down to
+ * Reads adapt their size: a read that fills its space makes the next four
+ * times as large (up to `maxRead`), so a burst that overflows the first
+ * read is taken whole by the second and its replies go out in one write;
+ * reads that use less than a quarter halve it (down to
  * `minRead`), and after a read that did not fill its space the next is at
  * most 16 KiB: a connection that goes quiet waits on little memory, and
  * the memory a large frame needed is let go once the frame is consumed.
@@ -756,7 +758,9 @@ export class ReadBuffer implements DecodeInput {
     // connection that goes idle after a large frame waits on little memory.
     this.#busy = n >= this.#asked && !this.#askedForFrame;
     if (this.#busy) {
-      this.#readSize = Math.min(this.#readSize * 2, this.#maxRead);
+      // Four times, not twice: a pipelined batch a little larger than the
+      // read took two reads (and two writes of replies) every time.
+      this.#readSize = Math.min(this.#readSize * 4, this.#maxRead);
     } else if (n < this.#readSize / 4) {
       this.#readSize = Math.max(this.#minRead, this.#readSize / 2);
     }
