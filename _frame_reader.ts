@@ -108,6 +108,8 @@ export class FrameReader<In> {
   #more: Waiter[] | null = null;
   /** The reader at the head of the queue is running its step. */
   #serving = false;
+  /** The next read waits for a writer to release the buffer's memory. */
+  #pinned = false;
 
   /**
    * Constructs a new instance.
@@ -388,21 +390,34 @@ export class FrameReader<In> {
   #startRead(): boolean {
     const host = this.#host;
     host.beforeRead();
-    if (this.#reading || this.#lingering || this.#yielding) return true;
+    if (
+      this.#reading || this.#lingering || this.#yielding || this.#pinned
+    ) return true;
     let space: Uint8Array;
     try {
-      space = this.#buf.space();
+      space = this.#buf.space(this.#onReleased);
     } catch (err) {
       this.#failWith(err);
       return false;
     }
     host.readWait();
+    if (space.length === 0) {
+      // A writer is sending bytes of the buffer from where they are: the
+      // read waits for them to be written, then reuses the memory.
+      this.#pinned = true;
+      return true;
+    }
     this.#reading = true;
     const read = host.read(space);
     this.#pending = read;
     read.then(this.#onRead, this.#onReadError);
     return true;
   }
+
+  readonly #onReleased = (): void => {
+    this.#pinned = false;
+    this.#serve();
+  };
 
   readonly #onRead = (n: number | null): void => {
     this.#reading = false;

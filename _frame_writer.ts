@@ -26,13 +26,13 @@
  * @module
  */
 
-import type { ByteBuffer } from "./codec/byte_buffer.ts";
 import type { Encoder } from "./codec/decoder.ts";
 import { toNetError } from "./errors.ts";
 import type { WaterMarks } from "./flow/water_marks.ts";
 import type { Deadlines } from "./_deadlines.ts";
 import { type LingerBounds, sendFin } from "./_linger.ts";
 import { type Flushable, scheduler } from "./_scheduler.ts";
+import { REF_MIN, type SendBuffer } from "./_send_buffer.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -79,12 +79,12 @@ export class FrameWriter<Out> implements Flushable {
    * Where messages are encoded: taken from the pool by the first message
    * after a write, given back when its bytes are written.
    */
-  #out: ByteBuffer | null = null;
+  #out: SendBuffer | null = null;
   /**
    * A buffer too large for the pool, kept while the queue is not empty
    * for the messages sent while the other one is being written.
    */
-  #spare: ByteBuffer | null = null;
+  #spare: SendBuffer | null = null;
   /** A socket write is under way. */
   #writing = false;
   /** Queued for the end-of-tick flush. */
@@ -166,13 +166,20 @@ export class FrameWriter<Out> implements Flushable {
       this.#spare = null;
     }
     const before = out.length;
+    // A large view of a read buffer's memory may be sent from where it is
+    // (see _send_buffer.ts): the encoder appends it, and it is not copied.
+    if (message instanceof Uint8Array && message.length >= REF_MIN) {
+      out.offered = message;
+    }
     try {
       this.#encoder.encodeInto(message, out);
     } catch (err) {
       // A message the codec refuses leaves nothing behind.
+      out.offered = null;
       out.truncate(before);
       throw err;
     }
+    out.offered = null;
     this.#stats.messagesWritten++;
     this.#marks.add(out.length - before);
     if (!this.#writing) {
@@ -248,24 +255,31 @@ export class FrameWriter<Out> implements Flushable {
       while (this.#pendingBytes() > 0 && this.#closed === null) {
         const buf = this.#out!;
         this.#out = null;
-        const bytes = buf.bytes();
-        const total = bytes.length;
+        const total = buf.length;
         deadlines?.writeBegin();
-        let off = 0;
-        while (off < total) {
-          let n: number;
-          try {
-            n = await this.#host.write(
-              off === 0 ? bytes : bytes.subarray(off),
-            );
-          } catch (err) {
-            if (this.#closed !== null) return;
-            throw toNetError(err, "Cannot write to connection");
+        try {
+          for (const bytes of buf.parts()) {
+            let off = 0;
+            while (off < bytes.length) {
+              let n: number;
+              try {
+                n = await this.#host.write(
+                  off === 0 ? bytes : bytes.subarray(off),
+                );
+              } catch (err) {
+                if (this.#closed !== null) return;
+                throw toNetError(err, "Cannot write to connection");
+              }
+              off += n;
+              this.#stats.writes++;
+              // The peer is reading: the write timeout counts from here.
+              deadlines?.writeProgress();
+            }
           }
-          off += n;
-          this.#stats.writes++;
-          // The peer is reading: the write timeout counts from here.
-          deadlines?.writeProgress();
+        } finally {
+          // The views sent from read buffers are written (or never will
+          // be): their memory is the read buffers' again.
+          buf.release();
         }
         this.#stats.bytesWritten += total;
         deadlines?.writeDone();
@@ -340,6 +354,9 @@ export class FrameWriter<Out> implements Flushable {
     if (this.#closed !== null) return;
     this.#closed = reason;
     this.#deferred = false;
+    // Read buffers wait for no view that will not be written.
+    this.#out?.release();
+    this.#spare?.release();
     scheduler.forget(this);
     this.#marks.close(reason);
     const waiters = this.#flushWaiters;

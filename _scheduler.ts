@@ -2,8 +2,8 @@
 
 /**
  * Private: the one piece of mutable state that every connection of the
- * process shares — {@linkcode scheduler}. A leaf (it imports `ByteBuffer`
- * only).
+ * process shares — {@linkcode scheduler}. A leaf (it imports the write
+ * buffer's class only).
  *
  * Four things live here, and nowhere else at module level:
  *
@@ -48,7 +48,7 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import { ByteBuffer } from "./codec/byte_buffer.ts";
+import { SendBuffer } from "./_send_buffer.ts";
 
 /** A writer that the shared flushes reach. */
 export interface Flushable {
@@ -93,7 +93,7 @@ export class Scheduler {
   readonly #stalled = new Set<Flushable>();
   #sweepTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Write buffers not in use. */
-  readonly #pool: ByteBuffer[] = [];
+  readonly #pool: SendBuffer[] = [];
   /** The readers waiting for the next turn. */
   #yielded: Resumable[] = [];
   #yieldTimer: ReturnType<typeof setImmediate> | undefined = undefined;
@@ -156,8 +156,8 @@ export class Scheduler {
   // 3. The write-buffer pool.
 
   /** A cleared write buffer: a pooled one, or a new small one. */
-  takeBuffer(): ByteBuffer {
-    return this.#pool.pop() ?? new ByteBuffer(NEW_BUFFER_BYTES);
+  takeBuffer(): SendBuffer {
+    return this.#pool.pop() ?? new SendBuffer(NEW_BUFFER_BYTES);
   }
 
   /**
@@ -166,7 +166,7 @@ export class Scheduler {
    * @returns `false` when the pool keeps it not (too large, or the pool
    * is full): the caller drops it, or keeps it while it has more to write.
    */
-  giveBuffer(buf: ByteBuffer): boolean {
+  giveBuffer(buf: SendBuffer): boolean {
     if (
       buf.capacity > POOL_MAX_BYTES || this.#pool.length >= POOL_MAX_BUFFERS
     ) {

@@ -4,7 +4,7 @@
 // scheduler of the test's own.
 
 import { assert, assertEquals, assertFalse } from "@std/assert";
-import { ByteBuffer } from "./codec/byte_buffer.ts";
+import { SendBuffer } from "./_send_buffer.ts";
 import {
   type Flushable,
   POOL_MAX_BUFFERS,
@@ -57,16 +57,16 @@ Deno.test("`Scheduler.forget()` clears the sweep timer with the last deferred wr
 
 Deno.test("`Scheduler.giveBuffer()` pools small buffers, bounded in count, and never a large one", () => {
   const s = new Scheduler();
-  const large = new ByteBuffer(POOL_MAX_BYTES * 2);
+  const large = new SendBuffer(POOL_MAX_BYTES * 2);
   assertFalse(s.giveBuffer(large));
-  const small = new ByteBuffer(256);
+  const small = new SendBuffer(256);
   small.append(new Uint8Array([1, 2, 3]));
   assert(s.giveBuffer(small));
   const taken = s.takeBuffer();
   assert(taken === small);
   assertEquals(taken.length, 0);
-  for (let i = 0; i < POOL_MAX_BUFFERS; i++) s.giveBuffer(new ByteBuffer(64));
-  assertFalse(s.giveBuffer(new ByteBuffer(64)));
+  for (let i = 0; i < POOL_MAX_BUFFERS; i++) s.giveBuffer(new SendBuffer(64));
+  assertFalse(s.giveBuffer(new SendBuffer(64)));
 });
 
 Deno.test("`Scheduler.yieldReader()` resumes the yielded readers on the next turn; `unyieldReader()` drops one", async () => {

@@ -283,6 +283,7 @@ export function nextFrame<T>(
   borrow: boolean,
 ): T | NeedMore {
   let frame: T | NeedMore;
+  const from = input.start;
   if (input.eof) {
     frame = decoder.decodeEof === undefined
       ? (input.length === 0 ? NEED_MORE : decoder.decode(input))
@@ -304,9 +305,11 @@ export function nextFrame<T>(
       "Cannot decode frame: a decoder returned undefined, which is not a frame (return NEED_MORE through input.needMore())",
     );
   }
-  if (
-    !borrow && frame instanceof Uint8Array &&
-    frame.buffer === input.data.buffer && !input.handOver(frame)
+  if (borrow) {
+    input.borrowed(from, frame);
+  } else if (
+    frame instanceof Uint8Array && frame.buffer === input.data.buffer &&
+    !input.handOver(frame)
   ) {
     return input.own(frame) as T;
   }

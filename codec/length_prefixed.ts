@@ -569,21 +569,21 @@ class LengthPrefixedEncoder implements Encoder<Uint8Array> {
     const len = message.length;
     if (s.stripHeader) {
       // The frame is the payload: write the whole header.
+      // The header, then the payload appended (which a connection may send
+      // from where it is instead of copying it).
       const field = this.#field(len);
       if (s.fixed !== 0) {
         const h = s.headerFixed;
-        const view = out.reserve(h + len);
+        const view = out.reserve(h);
         if (s.offset > 0) view.set(s.prefix, 0);
         writeField(view, s.offset, s.fixed, s.littleEndian, field);
-        view.set(message, h);
-        out.commit(h + len);
+        out.commit(h);
       } else {
-        const view = out.reserve(s.offset + varintSize(field) + len);
+        const view = out.reserve(s.offset + varintSize(field));
         if (s.offset > 0) view.set(s.prefix, 0);
-        const at = writeVarint(view, s.offset, field);
-        view.set(message, at);
-        out.commit(at + len);
+        out.commit(writeVarint(view, s.offset, field));
       }
+      out.append(message);
       return;
     }
     // The frame keeps the header from byte `strip` on: write the bytes

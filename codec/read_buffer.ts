@@ -221,6 +221,14 @@ const spareArrays = {
 };
 
 /**
+ * The read buffer each array that a borrowed frame was a view of belongs
+ * to: a connection's writer asked to send such a view finds the buffer
+ * whose memory it is, to write the view from where it is instead of
+ * copying it (see {@linkcode ReadBuffer.pin}).
+ */
+const owners = new WeakMap<ArrayBufferLike, ReadBuffer>();
+
+/**
  * A bounded byte buffer that a socket reads into and a decoder consumes
  * from: the accumulation that netkit owns so that a decoder only parses.
  *
@@ -508,7 +516,11 @@ export class ReadBuffer implements DecodeInput {
     }
     this.#consumedBefore += this.start - from;
     this.#snap = null;
-    if (this.#lent === null) this.#lent = this.data;
+    if (this.#lent === null) {
+      // Pinned memory is a writer's until written: keep() must not fill it.
+      if (this.#pins > 0) this.#retire();
+      this.#lent = this.data;
+    }
     this.data = chunk;
     this.start = from;
     this.end = chunk.length;
@@ -563,7 +575,7 @@ export class ReadBuffer implements DecodeInput {
   handOver(frame: Uint8Array): boolean {
     const data = this.data;
     if (
-      frame.length < HAND_OVER_MIN || this.#lent !== null ||
+      frame.length < HAND_OVER_MIN || this.#lent !== null || this.#pins > 0 ||
       frame.buffer !== data.buffer || frame.length * 2 < data.length ||
       frame.byteOffset + frame.length > data.byteOffset + this.start
     ) {
@@ -572,6 +584,7 @@ export class ReadBuffer implements DecodeInput {
     const unread = this.end - this.start;
     this.#consumedBefore += this.start;
     this.#snap = null;
+    this.#frameView = null;
     this.data = unread > 0
       ? data.slice(this.start, this.end)
       : this.#small !== null && this.#small !== data
@@ -621,6 +634,133 @@ export class ReadBuffer implements DecodeInput {
   #snapTo = 0;
 
   /**
+   * Switches to `next`; the array left goes to the spare arrays (with
+   * `give`, for a socket read's array), unless a writer holds a view of it.
+   */
+  #replace(next: Uint8Array, give: boolean): void {
+    const old = this.data;
+    if (this.#pins > 0) this.#retire();
+    else if (give && old !== this.#small) spareArrays.give(old);
+    this.data = next;
+    this.#frameView = null;
+  }
+
+  /**
+   * The array is left while writers hold views of it: it goes to the spare
+   * arrays once the last is written ({@linkcode ReadBuffer.release}).
+   */
+  #retire(): void {
+    const old = this.data;
+    (this.#retired ??= new Map()).set(old.buffer, {
+      array: old,
+      pins: this.#pins,
+    });
+    this.#pins = 0;
+    if (old === this.#small) this.#small = null;
+    const resume = this.#onRelease;
+    this.#onRelease = null;
+    resume?.();
+  }
+
+  /** How many views of `data` writers hold (see `pin()`). */
+  #pins = 0;
+  /** The read waiting for the writers to release `data`. */
+  #onRelease: (() => void) | null = null;
+  /** Arrays left while writers held views of them, by their memory. */
+  #retired: Map<ArrayBufferLike, { array: Uint8Array; pins: number }> | null =
+    null;
+  /** Where the last borrowed frame began in `data`. */
+  #frameFrom = 0;
+  /** The last borrowed frame, until its header room is used. */
+  #frameView: unknown = null;
+  /** The array last registered in `owners`. */
+  #registered: Uint8Array | null = null;
+
+  /**
+   * Records that `frame`, decoded from the bytes at `from` on, is handed
+   * out as a view of the buffer (a borrowed frame): a writer may then send
+   * it from where it is ({@linkcode ReadBuffer.pin}), and write its header
+   * into the bytes of the header it came with
+   * ({@linkcode ReadBuffer.headerRoom}).
+   *
+   * @param from The index in `data` where the frame's bytes began.
+   * @param frame What the decoder returned.
+   */
+  borrowed(from: number, frame: unknown): void {
+    this.#frameFrom = from;
+    this.#frameView = frame;
+    if (this.#registered !== this.data && this.#lent === null) {
+      this.#registered = this.data;
+      owners.set(this.data.buffer, this);
+    }
+  }
+
+  /**
+   * The read buffer whose current array `view` is a view of, when a
+   * writer may send it from where it is (it is not a lent chunk's).
+   *
+   * @param view A message being written.
+   * @returns The buffer, or `undefined`.
+   */
+  static ownerOf(view: Uint8Array): ReadBuffer | undefined {
+    const owner = owners.get(view.buffer);
+    return owner !== undefined && owner.data.buffer === view.buffer &&
+        owner.#lent === null
+      ? owner
+      : undefined;
+  }
+
+  /**
+   * Holds the buffer's current array for a writer that sends a view of it
+   * without copying: until {@linkcode ReadBuffer.release}, the buffer
+   * neither moves nor overwrites a byte of the array (a read that needs
+   * the room goes to another array).
+   */
+  pin(): void {
+    this.#pins++;
+  }
+
+  /**
+   * A writer has written a view it pinned: the array is the buffer's
+   * again, or goes to the spare arrays once no writer holds it.
+   *
+   * @param memory The pinned view's memory.
+   */
+  release(memory: ArrayBufferLike): void {
+    if (memory === this.data.buffer && this.#pins > 0) {
+      if (--this.#pins === 0 && this.#onRelease !== null) {
+        const resume = this.#onRelease;
+        this.#onRelease = null;
+        resume();
+      }
+      return;
+    }
+    const old = this.#retired?.get(memory);
+    if (old === undefined) return;
+    if (--old.pins === 0) {
+      this.#retired!.delete(memory);
+      spareArrays.give(old.array);
+    }
+  }
+
+  /**
+   * How many bytes before `view` a writer may overwrite: the header bytes
+   * of the borrowed frame that `view` is (consumed, and in no other
+   * frame), once; `0` for any other view.
+   *
+   * @param view A view of the buffer's current array.
+   * @returns The bytes free before it.
+   */
+  headerRoom(view: Uint8Array): number {
+    if (view !== this.#frameView || view.buffer !== this.data.buffer) return 0;
+    this.#frameView = null;
+    const at = view.byteOffset - this.data.byteOffset;
+    return at >= this.#frameFrom && at + view.length <= this.start
+      ? at - this.#frameFrom
+      : 0;
+  }
+
+  /**
    * Throws when the decoder, having asked for more bytes, needs more than
    * the bound for one frame.
    *
@@ -643,10 +783,20 @@ export class ReadBuffer implements DecodeInput {
    * frame in progress needs it; an empty buffer after a quiet read gives a
    * large array back. Views from `take()` are invalid afterwards.
    *
-   * @returns A view of the free space to read into.
+   * While a writer holds a view of the array (see
+   * {@linkcode ReadBuffer.pin}) and the read needs room that only moving
+   * the unread bytes or another array would give, the read goes to another
+   * array — or, given `onPinned`, waits: an empty view is returned, and
+   * `onPinned` is called once the writer is done with the array (a
+   * connection's reader then reads into it again, as a hand-written loop
+   * that writes its read buffer back and reads once the write is done).
+   *
+   * @param onPinned Called when the array is released, if the read waits.
+   * @returns A view of the free space to read into; empty when the read
+   * waits for `onPinned`.
    * @throws {FrameTooLargeError} The frame in progress exceeds `limit`.
    */
-  space(): Uint8Array {
+  space(onPinned?: () => void): Uint8Array {
     if (this.#lent !== null) this.keep();
     this.checkLimit();
     const unread = this.end - this.start;
@@ -670,11 +820,13 @@ export class ReadBuffer implements DecodeInput {
       this.#consumedBefore += this.start;
       this.#snap = null;
       const small = this.#small;
-      if (small === null || small.length < need || small.length > 2 * need) {
+      if (
+        small === null || small.length < need || small.length > 2 * need ||
+        (small === this.data && this.#pins > 0)
+      ) {
         this.#small = new Uint8Array(need);
       }
-      if (this.data !== small) spareArrays.give(this.data);
-      this.data = this.#small!;
+      this.#replace(this.#small!, true);
       this.start = this.end = 0;
     } else {
       // Room for the rest of a large frame of known size; otherwise for
@@ -683,11 +835,17 @@ export class ReadBuffer implements DecodeInput {
         ? want - unread
         : Math.max(want - unread, read >> 1);
       if (this.data.length - this.end < free) {
+        if (this.#pins > 0 && onPinned !== undefined) {
+          this.#onRelease = onPinned;
+          return EMPTY;
+        }
         this.#room(unread + free, false, true);
       }
     }
-    const free = this.data.length - this.end;
-    const size = Math.min(free, Math.max(read, want - unread));
+    // The read may fill the array: room that is there costs nothing, and
+    // a frame a little larger than a read (64 KiB and its header) then
+    // comes in one read, not a read and a read of its last bytes.
+    const size = this.data.length - this.end;
     this.#asked = size;
     this.#askedForFrame = want - unread > read;
     return this.data.subarray(this.end, this.end + size);
@@ -715,14 +873,18 @@ export class ReadBuffer implements DecodeInput {
    * with `keepViews`, never by moving bytes within `data`.
    */
   #room(need: number, keepViews = false, spare = false): void {
+    // Bytes a writer holds a view of stay where they are until written.
+    keepViews ||= this.#pins > 0;
     const unread = this.end - this.start;
     if (unread === 0 && !keepViews) {
       this.#consumedBefore += this.start;
       this.start = this.end = 0;
       this.#snap = null;
+      this.#frameView = null;
     }
     if (this.start + need <= this.data.length) return;
     this.#snap = null;
+    this.#frameView = null;
     if (need <= this.data.length && !keepViews) {
       this.data.copyWithin(0, this.start, this.end);
     } else {
@@ -737,8 +899,7 @@ export class ReadBuffer implements DecodeInput {
       const next = (spare ? spareArrays.take(cap, most) : undefined) ??
         new Uint8Array(cap);
       next.set(this.data.subarray(this.start, this.end));
-      if (spare && this.data !== this.#small) spareArrays.give(this.data);
-      this.data = next;
+      this.#replace(next, spare);
     }
     this.#consumedBefore += this.start;
     this.start = 0;
@@ -768,6 +929,8 @@ export class ReadBuffer implements DecodeInput {
 
   /** Forgets every unread byte and the stream's end, and lets the memory go. */
   clear(): void {
+    if (this.#pins > 0) this.#retire();
+    this.#frameView = null;
     this.#lent = null;
     this.#snap = null;
     this.#consumedBefore = 0;
