@@ -97,6 +97,56 @@ export class ByteBuffer {
   }
 
   /**
+   * Appends an unsigned integer of `width` bytes (the inverse of
+   * `DecodeInput.readUint`), without making a view: what a length header
+   * costs per message.
+   *
+   * @example Append a 4-byte big-endian length
+   * ```ts
+   * import { ByteBuffer } from "@netkit/net/codec";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const buf = new ByteBuffer();
+   * buf.appendUint(258, 4);
+   * buf.appendUint(258, 2, true);
+   * assertEquals(buf.bytes(), new Uint8Array([0, 0, 1, 2, 2, 1]));
+   * ```
+   *
+   * @param value The integer, at most `2^(8 × width) − 1` (and at most
+   * `Number.MAX_SAFE_INTEGER`).
+   * @param width 1 to 8 bytes.
+   * @param littleEndian Low byte first.
+   * @throws {RangeError} The value does not fit, or the width is not 1 to 8.
+   */
+  appendUint(value: number, width: number, littleEndian = false): void {
+    if (
+      !Number.isSafeInteger(value) || value < 0 || width < 1 || width > 8 ||
+      !Number.isInteger(width) || (width < 7 && value >= 2 ** (8 * width))
+    ) {
+      throw new RangeError(
+        `Cannot append integer: ${value} does not fit in ${width} bytes`,
+      );
+    }
+    const at = this.#len;
+    const need = at + width;
+    if (need > this.#buf.length) this.#grow(need);
+    const b = this.#buf;
+    let v = value;
+    if (littleEndian) {
+      for (let k = 0; k < width; k++) {
+        b[at + k] = v % 256;
+        v = Math.floor(v / 256);
+      }
+    } else {
+      for (let k = width - 1; k >= 0; k--) {
+        b[at + k] = v % 256;
+        v = Math.floor(v / 256);
+      }
+    }
+    this.#len = need;
+  }
+
+  /**
    * Drops the bytes written after the first `length`: what a connection
    * does when an encoder throws half-way through a message.
    *

@@ -1,8 +1,8 @@
 // Copyright 2026 the netkit authors. MIT license.
 
-import { assertEquals, assertGreater } from "@std/assert";
+import { assertEquals, assertGreater, assertThrows } from "@std/assert";
 import { b, letters, toHex } from "./_test_helpers.ts";
-import { ByteBuffer, encodeAll, lengthPrefixed } from "../codec.ts";
+import { ByteBuffer, encodeAll, lengthPrefixed, ReadBuffer } from "../codec.ts";
 
 Deno.test("`ByteBuffer` appends, reserves, commits, grows and clears", () => {
   const buf = new ByteBuffer(2);
@@ -33,4 +33,29 @@ Deno.test("`Encoder.encodeInto()` appends messages one after another to a shared
   e.encodeInto(b("bc"), buf);
   assertEquals(toHex(buf.bytes()), "01 61 02 62 63");
   assertEquals(encodeAll(codec, [b("a"), b("bc")]), buf.bytes());
+});
+
+Deno.test("`ByteBuffer.appendUint()` writes what `ReadBuffer.readUint()` reads, at every width and in both orders", () => {
+  const values = [0, 1, 255, 256, 65535, 0x12_3456, 0xffff_ffff, 2 ** 40 + 7];
+  for (const le of [false, true]) {
+    for (let width = 1; width <= 8; width++) {
+      for (const v of values) {
+        const buf = new ByteBuffer(1);
+        buf.append(new Uint8Array([9]));
+        if (width < 7 && v >= 2 ** (8 * width)) {
+          assertThrows(() => buf.appendUint(v, width, le), RangeError);
+          assertEquals(buf.length, 1);
+          continue;
+        }
+        buf.appendUint(v, width, le);
+        assertEquals(buf.length, 1 + width);
+        const rb = new ReadBuffer();
+        rb.append(buf.bytes());
+        assertEquals(rb.readUint(1, width, le), v, `${v} in ${width} ${le}`);
+      }
+    }
+  }
+  assertThrows(() => new ByteBuffer().appendUint(-1, 4), RangeError);
+  assertThrows(() => new ByteBuffer().appendUint(1.5, 4), RangeError);
+  assertThrows(() => new ByteBuffer().appendUint(1, 9), RangeError);
 });

@@ -573,11 +573,8 @@ class LengthPrefixedEncoder implements Encoder<Uint8Array> {
       // from where it is instead of copying it).
       const field = this.#field(len);
       if (s.fixed !== 0) {
-        const h = s.headerFixed;
-        const view = out.reserve(h);
-        if (s.offset > 0) view.set(s.prefix, 0);
-        writeField(view, s.offset, s.fixed, s.littleEndian, field);
-        out.commit(h);
+        if (s.offset > 0) out.append(s.prefix);
+        out.appendUint(field, s.fixed, s.littleEndian);
       } else {
         const view = out.reserve(s.offset + varintSize(field));
         if (s.offset > 0) view.set(s.prefix, 0);
