@@ -120,8 +120,31 @@ export class ByteBuffer {
    */
   appendUint(value: number, width: number, littleEndian = false): void {
     if (
-      !Number.isSafeInteger(value) || value < 0 || width < 1 || width > 8 ||
-      !Number.isInteger(width) || (width < 7 && value >= 2 ** (8 * width))
+      width === 4 && (value >>> 0) === value ||
+      (width === 1 || width === 2 || width === 3) && (value >>> 0) === value &&
+        value < 1 << (8 * width)
+    ) {
+      // value < 2^32: 32-bit shifts are exact.
+      const at = this.#len;
+      const need = at + width;
+      if (need > this.#buf.length) this.#grow(need);
+      const b = this.#buf;
+      this.#len = need;
+      if (littleEndian) {
+        for (let k = 0; k < width; k++) b[at + k] = value >>> (8 * k);
+      } else {
+        for (let k = 0; k < width; k++) b[need - 1 - k] = value >>> (8 * k);
+      }
+      return;
+    }
+    this.#appendWide(value, width, littleEndian);
+  }
+
+  /** `appendUint()` of 5 to 8 bytes, or of a value that does not fit. */
+  #appendWide(value: number, width: number, littleEndian: boolean): void {
+    if (
+      !(width >= 5 && width <= 8 && value >= 0 && Number.isInteger(value)) ||
+      value > (width < 7 ? 2 ** (8 * width) - 1 : Number.MAX_SAFE_INTEGER)
     ) {
       throw new RangeError(
         `Cannot append integer: ${value} does not fit in ${width} bytes`,
@@ -131,19 +154,12 @@ export class ByteBuffer {
     const need = at + width;
     if (need > this.#buf.length) this.#grow(need);
     const b = this.#buf;
-    let v = value;
-    if (littleEndian) {
-      for (let k = 0; k < width; k++) {
-        b[at + k] = v % 256;
-        v = Math.floor(v / 256);
-      }
-    } else {
-      for (let k = width - 1; k >= 0; k--) {
-        b[at + k] = v % 256;
-        v = Math.floor(v / 256);
-      }
-    }
     this.#len = need;
+    let v = value;
+    for (let k = 0; k < width; k++) {
+      b[littleEndian ? at + k : need - 1 - k] = v % 256;
+      v = Math.floor(v / 256);
+    }
   }
 
   /**
