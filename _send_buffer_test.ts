@@ -8,6 +8,7 @@ import { ReadBuffer } from "./codec/read_buffer.ts";
 import { Connection } from "./connection.ts";
 import { REF_MIN, SendBuffer } from "./_send_buffer.ts";
 import { prng, tcpPair, writeAll } from "./_test_utils.ts";
+import { concat, readInto as read } from "./codec/_test_helpers.ts";
 
 /** A payload whose bytes say which frame they belong to. */
 function payload(seed: number, length: number): Uint8Array {
@@ -17,18 +18,6 @@ function payload(seed: number, length: number): Uint8Array {
   return out;
 }
 
-/** Reads `bytes` into `buf` as a socket read would. */
-function read(buf: ReadBuffer, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) {
-    const room = buf.space();
-    const n = Math.min(room.length, bytes.length - off);
-    room.set(bytes.subarray(off, off + n));
-    buf.commit(n);
-    off += n;
-  }
-}
-
 /** Encodes `message` as the connection's writer does. */
 function send(out: SendBuffer, message: Uint8Array): void {
   out.offered = message;
@@ -36,20 +25,10 @@ function send(out: SendBuffer, message: Uint8Array): void {
   out.offered = null;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 Deno.test("`SendBuffer` sends borrowed frames from the read buffer: the header goes into the one they came with, and adjacent frames make one write", () => {
   const codec = lengthPrefixed();
   const frames = [payload(1, 5000), payload(2, 7000), payload(3, 3000)];
-  const wire = concat(frames.map((f) => codec.encoder().encode(f)));
+  const wire = concat(...frames.map((f) => codec.encoder().encode(f)));
   const buf = new ReadBuffer({ minRead: 65536 });
   read(buf, wire);
   const d = codec.decoder();
@@ -76,7 +55,7 @@ Deno.test("`SendBuffer` copies what it may not reference: small frames, frames n
   const buf = new ReadBuffer({ minRead: 65536 });
   read(
     buf,
-    concat([codec.encoder().encode(small), codec.encoder().encode(big)]),
+    concat(codec.encoder().encode(small), codec.encoder().encode(big)),
   );
   const d = codec.decoder();
   const out = new SendBuffer();
@@ -92,7 +71,7 @@ Deno.test("`SendBuffer` copies what it may not reference: small frames, frames n
   assertEquals(out.refs!.length, 2);
   assertEquals(
     out.bytes(),
-    concat([small, big, big, big].map((m) => codec.encoder().encode(m))),
+    concat(...[small, big, big, big].map((m) => codec.encoder().encode(m))),
   );
   // The small frame; the big one with its header in place; the header of
   // the second send; the big one again; the caller's array, copied.
@@ -108,7 +87,7 @@ Deno.test("`ReadBuffer` moves no byte a writer holds: reads go to another array 
   const buf = new ReadBuffer({ minRead: 8192, maxRead: 8192 });
   const wire = codec.encoder().encode(first);
   // The frame and the start of the next: a partial frame stays unread.
-  read(buf, concat([wire, new Uint8Array([0, 0, 0x20, 0])]));
+  read(buf, concat(wire, new Uint8Array([0, 0, 0x20, 0])));
   const d = codec.decoder();
   const m = nextFrame(d, buf, true) as Uint8Array;
   const out = new SendBuffer();
@@ -129,7 +108,7 @@ Deno.test("`SendBuffer.truncate()` drops a referenced message that an encoder re
   const codec = lengthPrefixed();
   const frames = [payload(8, 4000), payload(9, 4000)];
   const buf = new ReadBuffer({ minRead: 65536 });
-  read(buf, concat(frames.map((f) => codec.encoder().encode(f))));
+  read(buf, concat(...frames.map((f) => codec.encoder().encode(f))));
   const d = codec.decoder();
   const out = new SendBuffer();
   send(out, nextFrame(d, buf, true) as Uint8Array);
@@ -166,14 +145,16 @@ async function echoLargeFrames(
   for (let i = 0; i < 300; i++) {
     frames.push(payload(100 + i, sizes[i % sizes.length]!));
   }
-  const wire = concat(frames.map((f) => lengthPrefixed().encoder().encode(f)));
+  const wire = concat(
+    ...frames.map((f) => lengthPrefixed().encoder().encode(f)),
+  );
   const serving = server.forEach((m) => {
     // Written twice some of the time, and a part of it sometimes.
     out.write(m);
     if (m.length === 3000) out.write(m.subarray(100, 2900));
   });
   const expected = concat(
-    frames.flatMap((f) => {
+    ...frames.flatMap((f) => {
       const e = lengthPrefixed().encoder();
       return f.length === 3000
         ? [e.encode(f), e.encode(f.subarray(100, 2900))]

@@ -5,6 +5,7 @@ import { assert } from "@std/assert";
 import fc from "fast-check";
 import { concat as concatBytes } from "../_bytes.ts";
 import { type Codec, StreamDecoder } from "./decoder.ts";
+import type { ReadBuffer } from "./read_buffer.ts";
 
 export const utf8 = new TextEncoder();
 export const EMPTY = new Uint8Array(0);
@@ -31,6 +32,18 @@ export function toHex(bytes: Uint8Array): string {
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   return concatBytes(parts);
+}
+
+/** Reads `bytes` into a read buffer as a socket would, a `space()` at a time. */
+export function readInto(buf: ReadBuffer, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) {
+    const space = buf.space();
+    const n = Math.min(space.length, bytes.length - off);
+    space.set(bytes.subarray(off, off + n));
+    buf.commit(n);
+    off += n;
+  }
 }
 
 /** `n` bytes of lower-case letters, starting at letter `seed`. */

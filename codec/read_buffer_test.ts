@@ -12,19 +12,7 @@ import { FrameTooLargeError } from "../errors.ts";
 import { encodeAll, nextFrame, StreamDecoder } from "./decoder.ts";
 import { lengthPrefixed } from "./length_prefixed.ts";
 import { NEED_MORE, ReadBuffer } from "./read_buffer.ts";
-import { concat, hex, letters } from "./_test_helpers.ts";
-
-/** Reads `bytes` into the buffer as a socket would, in one read. */
-function read(buf: ReadBuffer, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) {
-    const space = buf.space();
-    const n = Math.min(space.length, bytes.length - off);
-    space.set(bytes.subarray(off, off + n));
-    buf.commit(n);
-    off += n;
-  }
-}
+import { concat, hex, letters, readInto as read } from "./_test_helpers.ts";
 
 Deno.test("`ReadBuffer.lend()` decodes from the caller's chunk and `keep()` copies only what is left", () => {
   const buf = new ReadBuffer();
