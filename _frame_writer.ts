@@ -94,8 +94,8 @@ export class FrameWriter<Out> implements Flushable {
   #flushWaiters: Array<() => void> | null = null;
   /** The FIN is sent: nothing more goes out. */
   #finSent = false;
-  /** Why the writer was closed (its queue dropped); null while open. */
-  #closed: Error | null = null;
+  /** The writer was closed (its queue dropped). */
+  #closed = false;
 
   /**
    * Constructs a new instance.
@@ -217,7 +217,7 @@ export class FrameWriter<Out> implements Flushable {
     return new Promise<void>((resolve, reject) => {
       (this.#flushWaiters ??= []).push(() => {
         const error = this.#host.error();
-        if (this.#closed !== null && this.#pendingBytes() > 0) {
+        if (this.#closed && this.#pendingBytes() > 0) {
           reject(dropped());
         } else if (error !== null) reject(error);
         else resolve();
@@ -243,7 +243,7 @@ export class FrameWriter<Out> implements Flushable {
       this.#deferred = false;
       scheduler.undefer(this);
     }
-    if (!this.#writing && this.#pendingBytes() > 0 && this.#closed === null) {
+    if (!this.#writing && this.#pendingBytes() > 0 && !this.#closed) {
       void this.#writeLoop();
     }
   }
@@ -252,7 +252,7 @@ export class FrameWriter<Out> implements Flushable {
     this.#writing = true;
     const deadlines = this.#deadlines;
     try {
-      while (this.#pendingBytes() > 0 && this.#closed === null) {
+      while (this.#pendingBytes() > 0 && !this.#closed) {
         const buf = this.#out!;
         this.#out = null;
         const total = buf.length;
@@ -267,7 +267,7 @@ export class FrameWriter<Out> implements Flushable {
                   off === 0 ? bytes : bytes.subarray(off),
                 );
               } catch (err) {
-                if (this.#closed !== null) return;
+                if (this.#closed) return;
                 throw toNetError(err, "Cannot write to connection");
               }
               off += n;
@@ -304,12 +304,12 @@ export class FrameWriter<Out> implements Flushable {
       const waiters = this.#flushWaiters;
       if (
         waiters !== null &&
-        (this.#pendingBytes() === 0 || this.#closed !== null)
+        (this.#pendingBytes() === 0 || this.#closed)
       ) {
         this.#flushWaiters = null;
         for (const w of waiters) w();
       }
-      if (this.#pendingBytes() > 0 && this.#closed === null) {
+      if (this.#pendingBytes() > 0 && !this.#closed) {
         void this.#writeLoop();
       }
     }
@@ -348,17 +348,19 @@ export class FrameWriter<Out> implements Flushable {
 
   /**
    * Closes the writer: drops the queue, stops the write loop, fails
-   * waiting senders with `reason` and settles the flush waiters.
+   * waiting senders with `reason` (or, after a clean close, a
+   * `ConnectionClosedError` made only if one waits) and settles the flush
+   * waiters.
    */
-  close(reason: Error): void {
-    if (this.#closed !== null) return;
-    this.#closed = reason;
+  close(reason: Error | null): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#deferred = false;
     // Read buffers wait for no view that will not be written.
     this.#out?.release();
     this.#spare?.release();
     scheduler.forget(this);
-    this.#marks.close(reason);
+    this.#marks.close(reason ?? undefined);
     const waiters = this.#flushWaiters;
     this.#flushWaiters = null;
     for (const w of waiters ?? []) w();

@@ -929,7 +929,7 @@ export class Connection<In = Uint8Array, Out = In>
     } catch {
       // Already closed.
     }
-    this.#writer.close(err ?? this.#closedError());
+    this.#writer.close(err);
     if (this.#closed === null) {
       // Nobody waits yet: settled once, for whoever asks later.
       this.#closed = err === null ? RESOLVED : Promise.reject(err);

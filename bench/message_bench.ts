@@ -107,12 +107,23 @@ Deno.bench({
 });
 
 Deno.bench({
+  name: "netkit: forEach + write",
+  group: "echo 4096 messages of 64 B, 64 per read",
+  async fn() {
+    const conn = new Connection(memoryTransport(), {
+      codec: lengthPrefixed(),
+    });
+    await conn.forEach((m) => conn.write(m));
+    await conn.close();
+  },
+});
+
+Deno.bench({
   name: "netkit: for await + send",
   group: "echo 4096 messages of 64 B, 64 per read",
   async fn() {
     const conn = new Connection(memoryTransport(), {
       codec: lengthPrefixed(),
-      borrow: true,
     });
     for await (const m of conn) await conn.send(m);
     await conn.close();
@@ -125,7 +136,6 @@ Deno.bench({
   async fn() {
     const conn = new Connection(memoryTransport(), {
       codec: lengthPrefixed(),
-      borrow: true,
     });
     await conn.readable.pipeTo(conn.writable);
     await conn.close();

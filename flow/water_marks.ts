@@ -291,7 +291,7 @@ export class WaterMarks {
    */
   waitWritable(options: WaitOptions = {}): Promise<void> {
     const { signal } = options;
-    if (this.#closed) return Promise.reject(this.#reason);
+    if (this.#closed) return Promise.reject(this.#closeReason());
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#writable) return RESOLVED;
     return (this.#waiters ??= new WaitQueue()).wait(0, signal);
@@ -319,8 +319,17 @@ export class WaterMarks {
   close(reason?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#reason = reason ??
-      new ConnectionClosedError("Cannot write: the connection is closed");
-    this.#waiters?.rejectAll(this.#reason);
+    this.#reason = reason;
+    // The default error is made only for someone who waits: a clean close
+    // of an idle connection captures no stack.
+    if (this.#waiters !== null && this.#waiters.length > 0) {
+      this.#waiters.rejectAll(this.#closeReason());
+    }
+  }
+
+  #closeReason(): unknown {
+    return this.#reason ??= new ConnectionClosedError(
+      "Cannot write: the connection is closed",
+    );
   }
 }
