@@ -46,8 +46,13 @@ export interface FacesHost<Out> extends PipeTarget<Out> {
   close(): Promise<void>;
 }
 
-/** What the faces need of the writer: a flush when reading stops. */
+/**
+ * What the faces need of the writer: whether a handler may be fed, and a
+ * flush when reading stops.
+ */
 export interface Flusher {
+  /** Whether the write queue is under the high-water mark. */
+  readonly writable: boolean;
   /** Starts writing what is queued. */
   flushSoon(): void;
 }
@@ -197,9 +202,9 @@ export class Faces<In, Out> {
       return Promise.reject(err);
     }
     if (r === NEED_MORE) {
-      return this.#reader.wait(this.#iteratorStep) as Promise<
-        IteratorResult<In>
-      >;
+      return this.#reader.wait(
+        this.#iteratorStep ??= () => this.#stepIterator(),
+      ) as Promise<IteratorResult<In>>;
     }
     if (r === END) {
       // Replies to the last messages go out now.
@@ -209,8 +214,13 @@ export class Faces<In, Out> {
     return Promise.resolve({ done: false, value: r });
   }
 
-  /** The step of a reader waiting for the next message. */
-  readonly #iteratorStep = (): IteratorResult<In> | NeedMore => {
+  /**
+   * The step of a reader waiting for the next message, made at its first
+   * wait: a connection read another way never pays for it.
+   */
+  #iteratorStep: (() => IteratorResult<In> | NeedMore) | null = null;
+
+  #stepIterator(): IteratorResult<In> | NeedMore {
     const r = this.#reader.poll();
     if (r === NEED_MORE) return NEED_MORE;
     if (r === END) {
@@ -218,19 +228,16 @@ export class Faces<In, Out> {
       return END_RESULT;
     }
     return { done: false, value: r };
-  };
+  }
 
   /**
    * Calls `handler` with each message until the end of the stream, without
    * a promise per message: see {@linkcode Connection.forEach}.
    */
-  async forEach(
-    handler: (message: In) => unknown,
-    writable: () => boolean,
-    drain: () => Promise<void>,
-  ): Promise<void> {
+  async forEach(handler: (message: In) => unknown): Promise<void> {
     this.#claim("iterator");
     const reader = this.#reader;
+    const writer = this.#writer;
     try {
       for (;;) {
         // Borrowed: a byte message is valid until the handler is done.
@@ -246,7 +253,7 @@ export class Faces<In, Out> {
         }
         if (r === STOP) break;
         // The handler is fed no more while the write side is full.
-        if (!writable()) await drain();
+        if (!writer.writable) await this.#conn.drain();
       }
     } finally {
       // Replies to the last messages go out now.

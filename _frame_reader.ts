@@ -59,9 +59,14 @@ export interface ReaderHost {
  */
 const BUDGET = 1024;
 
-/** A reader waiting for bytes: its step and how to settle it. */
+/**
+ * A reader waiting for bytes: its step (`null` for the next message, which
+ * needs no closure of its own) and how to settle it.
+ */
 interface Waiter {
-  step: ReadStep<unknown>;
+  step: ReadStep<unknown> | null;
+  /** For a message: whether a byte message may be a view of the buffer. */
+  borrow: boolean;
   resolve: (value: unknown) => void;
 }
 
@@ -214,9 +219,6 @@ export class FrameReader<In> {
     return this.#buf.eof || this.#stopped ? END : NEED_MORE;
   }
 
-  /** The message step of a waiting reader. */
-  readonly #messageStep: ReadStep<In> = () => this.poll();
-
   /**
    * The next message, or {@linkcode END}.
    *
@@ -231,9 +233,7 @@ export class FrameReader<In> {
       return Promise.reject(err);
     }
     if (r !== NEED_MORE) return Promise.resolve(r);
-    return this.wait(
-      borrow === this.#borrow ? this.#messageStep : () => this.poll(borrow),
-    );
+    return this.#enqueue(null, borrow) as Promise<In | End>;
   }
 
   /**
@@ -298,11 +298,13 @@ export class FrameReader<In> {
    * @returns A promise of its value.
    */
   wait<T>(step: ReadStep<T>): Promise<T | End> {
-    return new Promise<T | End>((resolve) => {
-      const w: Waiter = {
-        step,
-        resolve: resolve as (value: unknown) => void,
-      };
+    return this.#enqueue(step, this.#borrow) as Promise<T | End>;
+  }
+
+  /** Queues a waiting reader: a step, or the next message (`step` null). */
+  #enqueue(step: ReadStep<unknown> | null, borrow: boolean): Promise<unknown> {
+    return new Promise<unknown>((resolve) => {
+      const w: Waiter = { step, borrow, resolve };
       if (this.#first === null) this.#first = w;
       else (this.#more ??= []).push(w);
       this.#serve();
@@ -363,7 +365,7 @@ export class FrameReader<In> {
       let r: unknown;
       this.#serving = true;
       try {
-        r = w.step(this.#buf);
+        r = w.step === null ? this.poll(w.borrow) : w.step(this.#buf);
       } catch (err) {
         this.#shift();
         w.resolve(Promise.reject(err));
