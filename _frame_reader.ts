@@ -60,14 +60,42 @@ export interface ReaderHost {
 const BUDGET = 1024;
 
 /**
- * A reader waiting for bytes: its step (`null` for the next message, which
- * needs no closure of its own) and how to settle it.
+ * A reader waiting for bytes: a promise's ({@linkcode PendingRead}) or a
+ * running `forEach` loop, which waits as itself.
  */
-interface Waiter {
-  step: ReadStep<unknown> | null;
+export interface Waiter {
+  /** The step to run over the buffer; `null` for the next message. */
+  readonly step: ReadStep<unknown> | null;
   /** For a message: whether a byte message may be a view of the buffer. */
-  borrow: boolean;
-  resolve: (value: unknown) => void;
+  readonly borrow: boolean;
+  /**
+   * Called once the step gave a value (or the message, or
+   * {@linkcode END}), or threw (`failed`, `value` the error).
+   */
+  settle(value: unknown, failed: boolean): void;
+}
+
+/** A waiting reader that settles a promise. */
+class PendingRead implements Waiter {
+  readonly step: ReadStep<unknown> | null;
+  readonly borrow: boolean;
+  readonly #resolve: (value: unknown) => void;
+
+  constructor(
+    step: ReadStep<unknown> | null,
+    borrow: boolean,
+    resolve: (value: unknown) => void,
+  ) {
+    this.step = step;
+    this.borrow = borrow;
+    this.#resolve = resolve;
+  }
+
+  settle(value: unknown, failed: boolean): void {
+    // A rejected promise settles it as a rejection: the function the
+    // promise's executor would keep for it is not kept for every wait.
+    this.#resolve(failed ? Promise.reject(value) : value);
+  }
 }
 
 /**
@@ -304,11 +332,20 @@ export class FrameReader<In> {
   /** Queues a waiting reader: a step, or the next message (`step` null). */
   #enqueue(step: ReadStep<unknown> | null, borrow: boolean): Promise<unknown> {
     return new Promise<unknown>((resolve) => {
-      const w: Waiter = { step, borrow, resolve };
-      if (this.#first === null) this.#first = w;
-      else (this.#more ??= []).push(w);
-      this.#serve();
+      this.waitWith(new PendingRead(step, borrow, resolve));
     });
+  }
+
+  /**
+   * Queues a waiting reader that settles itself, in the order readers
+   * asked: it is settled once, when the buffer can serve it.
+   *
+   * @param waiter The waiter.
+   */
+  waitWith(waiter: Waiter): void {
+    if (this.#first === null) this.#first = waiter;
+    else (this.#more ??= []).push(waiter);
+    this.#serve();
   }
 
   /** Called on the next turn of the event loop after the budget ran out. */
@@ -368,7 +405,7 @@ export class FrameReader<In> {
         r = w.step === null ? this.poll(w.borrow) : w.step(this.#buf);
       } catch (err) {
         this.#shift();
-        w.resolve(Promise.reject(err));
+        w.settle(err, true);
         continue;
       } finally {
         this.#serving = false;
@@ -379,7 +416,7 @@ export class FrameReader<In> {
         continue;
       }
       this.#shift();
-      w.resolve(r);
+      w.settle(r, false);
     }
   }
 
