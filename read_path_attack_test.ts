@@ -921,3 +921,60 @@ Deno.test("`Connection` idle after bursts waits for its next read in a small arr
     "8 connections after bursts",
   );
 });
+
+Deno.test("`Connection` idle after one 64 KiB frame waits for its next read in an array of the first read's size", async () => {
+  const COUNT = 4;
+  const reads: ReadRecord[][] = Array.from({ length: COUNT }, () => []);
+  let idle = () => {};
+  const allIdle = new Promise<void>((r) => idle = r);
+  let echoed = 0;
+  await within(
+    withServer(COUNT, async (s) => {
+      const first = new Uint8Array(1);
+      assertEquals(await s.read(first), 1);
+      const conn = new Connection(recording(s, reads[first[0]!]!), {
+        codec: lengthPrefixed(),
+      });
+      await conn.forEach((m) => {
+        conn.write(m);
+        if (++echoed === COUNT) idle();
+      });
+      await conn.close();
+      await conn.closed;
+    }, async (port) => {
+      const conns = await Promise.all(
+        Array.from({ length: COUNT }, async (_, k) => {
+          const s = await Deno.connect({ hostname: "127.0.0.1", port });
+          await writeAll(s, new Uint8Array([k]));
+          return new Connection(s, { codec: lengthPrefixed() });
+        }),
+      );
+      try {
+        await Promise.all(conns.map(async (conn, k) => {
+          const frame = payload(k, 65536, false);
+          await conn.send(frame);
+          assertEquals(await conn.receive(), frame);
+        }));
+        await allIdle;
+        await sleep(50);
+        for (let k = 0; k < COUNT; k++) {
+          // The frame needed an array of 64 KiB: while idle, the read
+          // waits in one of the size a connection starts with.
+          assert(reads[k]!.some((r) => r.capacity >= 65536), `connection ${k}`);
+          assertLessOrEqual(
+            reads[k]!.at(-1)!.capacity,
+            2048,
+            `connection ${k}`,
+          );
+        }
+      } finally {
+        for (const conn of conns) {
+          await conn.close();
+          await conn.closed;
+        }
+      }
+    }),
+    30_000,
+    "4 connections after a 64 KiB frame",
+  );
+});

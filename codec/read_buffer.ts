@@ -628,7 +628,11 @@ export class ReadBuffer implements DecodeInput {
    * `data[#snapFrom..#snapTo)`; null once bytes in `data` may move.
    */
   #snap: Uint8Array | null = null;
-  /** The array a quiet read waits in (at most `QUIET_READ` bytes). */
+  /**
+   * The array a quiet read waits in once a larger one was let go: `minRead`
+   * bytes (or the frame in progress), however large busy reads had grown,
+   * so that a connection idle after a large frame waits on little memory.
+   */
   #small: Uint8Array | null = null;
   #snapFrom = 0;
   #snapTo = 0;
@@ -819,12 +823,13 @@ export class ReadBuffer implements DecodeInput {
       // read waits in the small array this buffer keeps for it.
       this.#consumedBefore += this.start;
       this.#snap = null;
+      const quiet = Math.max(want, this.#minRead);
       const small = this.#small;
       if (
-        small === null || small.length < need || small.length > 2 * need ||
+        small === null || small.length < quiet || small.length > 2 * quiet ||
         (small === this.data && this.#pins > 0)
       ) {
-        this.#small = new Uint8Array(need);
+        this.#small = new Uint8Array(quiet);
       }
       this.#replace(this.#small!, true);
       this.start = this.end = 0;
