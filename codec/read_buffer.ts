@@ -853,7 +853,11 @@ export class ReadBuffer implements DecodeInput {
     const size = this.data.length - this.end;
     this.#asked = size;
     this.#askedForFrame = want - unread > read;
-    return this.data.subarray(this.end, this.end + size);
+    // The whole array needs no view of it: a read pending on an idle
+    // connection holds one object less.
+    return size === this.data.length
+      ? this.data
+      : this.data.subarray(this.end, this.end + size);
   }
 
   /** How many bytes the last `space()` offered. */
