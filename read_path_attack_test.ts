@@ -922,7 +922,7 @@ Deno.test("`Connection` idle after bursts waits for its next read in a small arr
   );
 });
 
-Deno.test("`Connection` idle after one 64 KiB frame waits for its next read in an array of the first read's size", async () => {
+Deno.test("`Connection` idle after one 64 KiB frame waits for its next read in an array the size of its first read's", async () => {
   const COUNT = 4;
   const reads: ReadRecord[][] = Array.from({ length: COUNT }, () => []);
   let idle = () => {};
@@ -959,13 +959,14 @@ Deno.test("`Connection` idle after one 64 KiB frame waits for its next read in a
         await sleep(50);
         for (let k = 0; k < COUNT; k++) {
           // The frame needed an array of 64 KiB: while idle, the read
-          // waits in one of the size a connection starts with.
+          // waits in one of the size the first read had.
           assert(reads[k]!.some((r) => r.capacity >= 65536), `connection ${k}`);
-          assertLessOrEqual(
+          assertEquals(
             reads[k]!.at(-1)!.capacity,
-            2048,
+            reads[k]![0]!.capacity,
             `connection ${k}`,
           );
+          assertLessOrEqual(reads[k]![0]!.capacity, 2048, `connection ${k}`);
         }
       } finally {
         for (const conn of conns) {

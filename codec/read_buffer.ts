@@ -629,9 +629,10 @@ export class ReadBuffer implements DecodeInput {
    */
   #snap: Uint8Array | null = null;
   /**
-   * The array a quiet read waits in once a larger one was let go: `minRead`
-   * bytes (or the frame in progress), however large busy reads had grown,
-   * so that a connection idle after a large frame waits on little memory.
+   * The array a quiet read waits in once a larger one was let go: half of
+   * `minRead` (or the frame in progress), the array a new connection's
+   * first read gets, however large busy reads had grown: a connection idle
+   * after a large frame holds what a new one does.
    */
   #small: Uint8Array | null = null;
   #snapFrom = 0;
@@ -823,7 +824,7 @@ export class ReadBuffer implements DecodeInput {
       // read waits in the small array this buffer keeps for it.
       this.#consumedBefore += this.start;
       this.#snap = null;
-      const quiet = Math.max(want, this.#minRead);
+      const quiet = Math.max(want, this.#minRead >> 1);
       const small = this.#small;
       if (
         small === null || small.length < quiet || small.length > 2 * quiet ||
