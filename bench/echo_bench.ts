@@ -1,9 +1,9 @@
 // Copyright 2026 the netkit authors. MIT license.
 
 /**
- * The side-by-side echo benchmark: the same load against six
+ * The side-by-side echo benchmark: the same load against seven
  * length-prefixed (u32 big-endian) echo servers, in interleaved rounds
- * within one invocation.
+ * within one invocation, and an eighth for idle memory only.
  *
  * - (a) netkit: `examples/echo.ts --mode server --codec length`
  *   (`serve` + `lengthPrefixed` + `forEach` / `write`, the lead idiom)
@@ -17,12 +17,15 @@
  *   handing each message out through the cheapest `for await` and
  *   `await`-per-send a library could offer (what bounds (g))
  * - (g) netkit `for await` + `send`: `bench/for_await_echo.ts`
+ * - (h) the idle-memory floor: `bench/idle_floor.ts`, a bare `conn.read()`
+ *   of 2 KiB pending per connection (what Deno itself costs an idle
+ *   connection); not run unless `--servers` names it
  *
  * ```sh
  * deno task bench:echo                  # 5 rounds: about 9 minutes
  * deno task bench:echo --quick          # a CI-sized run
  * deno task bench:echo --rounds 5 --duration 2 --servers a,c
- * deno task bench:echo --idle-only --servers a,d
+ * deno task bench:echo --idle-only --servers a,d,h
  * ```
  *
  * Idle memory comes first, on fresh servers: the RSS each one adds per idle
@@ -54,7 +57,7 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const IMPORT_MAP = `${ROOT}offline/import_map.json`;
 const DENO = Deno.execPath();
 
-export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f" | "g";
+export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h";
 
 export interface ServerSpec {
   key: ServerKey;
@@ -155,6 +158,20 @@ export const SERVERS: readonly ServerSpec[] = [
       "0",
     ],
   },
+  {
+    key: "h",
+    name: "(h) Deno idle floor",
+    color: "#a0a0a0",
+    command: () => [
+      DENO,
+      "run",
+      `--import-map=${IMPORT_MAP}`,
+      "-N",
+      `${ROOT}bench/idle_floor.ts`,
+      "--port",
+      "0",
+    ],
+  },
 ];
 
 export interface Workload {
@@ -178,7 +195,7 @@ const QUICK_WORKLOADS: Workload[] = [
 
 const HELP = `Usage: deno task bench:echo [options]
 
-Runs bench/load.ts against six length-prefixed echo servers in interleaved
+Runs bench/load.ts against seven length-prefixed echo servers in interleaved
 rounds and writes bench/results/echo.md, echo.svg and echo.json.
 
   --quick            a CI-sized run: 4 workloads, 1 round, short windows
@@ -188,7 +205,8 @@ rounds and writes bench/results/echo.md, echo.svg and echo.json.
   --idle N           idle connections for the memory figure (1000; quick: 100),
                      then twice as many more for the marginal figure
   --idle-only        measure the idle memory only, print it, write no files
-  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f,g)
+  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f,g; h, the idle
+                     floor, only when named)
   --iperf-seconds S  iperf3's run (3; quick: 1); 0 skips it
   --no-pin           do not pin server and client to cores
   --out DIR          where the results go (bench/results)
@@ -255,7 +273,7 @@ function parse(argv: string[]): Settings | null {
   const unknown = keys.filter((k) => !SERVERS.some((s) => s.key === k));
   if (unknown.length > 0 || servers.length === 0) {
     throw new RangeError(
-      `--servers must list some of a,b,c,d,e,f,g, received "${args.servers}"`,
+      `--servers must list some of a,b,c,d,e,f,g,h, received "${args.servers}"`,
     );
   }
   return {
