@@ -585,6 +585,7 @@ export class ReadBuffer implements DecodeInput {
     this.#consumedBefore += this.start;
     this.#snap = null;
     this.#frameView = null;
+    this.#registered = null;
     this.data = unread > 0
       ? data.slice(this.start, this.end)
       : this.#small !== null && this.#small !== data
@@ -648,6 +649,7 @@ export class ReadBuffer implements DecodeInput {
     else if (give && old !== this.#small) spareArrays.give(old);
     this.data = next;
     this.#frameView = null;
+    this.#registered = null;
   }
 
   /**
@@ -678,7 +680,10 @@ export class ReadBuffer implements DecodeInput {
   #frameFrom = 0;
   /** The last borrowed frame, until its header room is used. */
   #frameView: unknown = null;
-  /** The array last registered in `owners`. */
+  /**
+   * The array last registered in `owners`, while it is `data`: it is let go
+   * with `data`, or an idle connection would keep a large frame's array.
+   */
   #registered: Uint8Array | null = null;
 
   /**
@@ -941,6 +946,7 @@ export class ReadBuffer implements DecodeInput {
   clear(): void {
     if (this.#pins > 0) this.#retire();
     this.#frameView = null;
+    this.#registered = null;
     this.#lent = null;
     this.#snap = null;
     this.#consumedBefore = 0;
