@@ -18,7 +18,7 @@
 
 import { NEED_MORE, type NeedMore } from "./codec/read_buffer.ts";
 import { ConnectionClosedError, toNetError } from "./errors.ts";
-import { END, type FrameReader } from "./_frame_reader.ts";
+import { END, type FrameReader, type Waiter } from "./_frame_reader.ts";
 
 function noop(): void {}
 
@@ -46,8 +46,13 @@ export interface FacesHost<Out> extends PipeTarget<Out> {
   close(): Promise<void>;
 }
 
-/** What the faces need of the writer: a flush when reading stops. */
+/**
+ * What the faces need of the writer: whether a handler may be fed, and a
+ * flush when reading stops.
+ */
 export interface Flusher {
+  /** Whether the write queue is under the high-water mark. */
+  readonly writable: boolean;
   /** Starts writing what is queued. */
   flushSoon(): void;
 }
@@ -162,6 +167,129 @@ function errorQuietly(
  */
 export const STOP: unique symbol = Symbol("netkit.stop");
 
+/**
+ * A running {@linkcode Connection.forEach}. It hands the messages buffered
+ * to the handler one after another; when none is left it waits in the
+ * reader's queue as itself, so that an idle connection's loop is this one
+ * object and the promise it settles at the end, not an async function's
+ * frame and a promise for each wait. It goes on as an `await` would: in a
+ * microtask after the reader settles it, after a promise the handler
+ * returned, or after `drain()` when the write side is full.
+ */
+class ForEachLoop<In> implements Waiter {
+  readonly #reader: FrameReader<In>;
+  readonly #writer: Flusher;
+  readonly #conn: FacesHost<unknown>;
+  readonly #handler: (message: In) => unknown;
+  /**
+   * Settles the loop's promise; a rejected promise rejects it (the
+   * promise's reject function is not kept for every connection).
+   */
+  readonly #resolve: (value: void | Promise<never>) => void;
+
+  constructor(
+    reader: FrameReader<In>,
+    writer: Flusher,
+    conn: FacesHost<unknown>,
+    handler: (message: In) => unknown,
+    resolve: (value: void | Promise<never>) => void,
+  ) {
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#conn = conn;
+    this.#handler = handler;
+    this.#resolve = resolve;
+  }
+
+  /** Waits for the next message (no step of its own). */
+  get step(): null {
+    return null;
+  }
+
+  /** Its messages are borrowed: valid until the handler is done. */
+  get borrow(): boolean {
+    return true;
+  }
+
+  /** Handles the messages buffered, then waits for more, or ends. */
+  run(): void {
+    const reader = this.#reader;
+    try {
+      for (;;) {
+        const m = reader.poll(true);
+        if (m === NEED_MORE) {
+          reader.waitWith(this);
+          return;
+        }
+        if (m === END) return this.#end(undefined, false);
+        if (!this.#handle(m)) return;
+      }
+    } catch (err) {
+      this.#end(err, true);
+    }
+  }
+
+  /** Called by the reader with the next message, the end, or its error. */
+  settle(value: unknown, failed: boolean): void {
+    queueMicrotask(() => {
+      if (failed) return this.#end(value, true);
+      if (value === END) return this.#end(undefined, false);
+      try {
+        if (this.#handle(value as In)) this.run();
+      } catch (err) {
+        this.#end(err, true);
+      }
+    });
+  }
+
+  /**
+   * Hands one message to the handler.
+   *
+   * @returns Whether the loop goes on at once; otherwise it goes on (or
+   * ends) later by itself.
+   */
+  #handle(message: In): boolean {
+    const r = this.#handler(message);
+    if (
+      typeof r === "object" && r !== null &&
+      typeof (r as PromiseLike<unknown>).then === "function"
+    ) {
+      // Borrowed: the message stays valid until this settles.
+      Promise.resolve(r).then(
+        (v) => {
+          if (this.#next(v)) this.run();
+        },
+        (err) => this.#end(err, true),
+      );
+      return false;
+    }
+    return this.#next(r);
+  }
+
+  /** After a message: whether the loop goes on at once. */
+  #next(result: unknown): boolean {
+    if (result === STOP) {
+      this.#end(undefined, false);
+      return false;
+    }
+    // The handler is fed no more while the write side is full.
+    if (!this.#writer.writable) {
+      this.#conn.drain().then(
+        () => this.run(),
+        (err) => this.#end(err, true),
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** Ends the loop: replies to the last messages go out now. */
+  #end(error: unknown, failed: boolean): void {
+    this.#writer.flushSoon();
+    this.#resolve(failed ? Promise.reject(error) : undefined);
+  }
+}
+
 /** The faces of one connection over its reader and writer. */
 export class Faces<In, Out> {
   readonly #conn: FacesHost<Out>;
@@ -197,9 +325,9 @@ export class Faces<In, Out> {
       return Promise.reject(err);
     }
     if (r === NEED_MORE) {
-      return this.#reader.wait(this.#iteratorStep) as Promise<
-        IteratorResult<In>
-      >;
+      return this.#reader.wait(
+        this.#iteratorStep ??= () => this.#stepIterator(),
+      ) as Promise<IteratorResult<In>>;
     }
     if (r === END) {
       // Replies to the last messages go out now.
@@ -209,8 +337,13 @@ export class Faces<In, Out> {
     return Promise.resolve({ done: false, value: r });
   }
 
-  /** The step of a reader waiting for the next message. */
-  readonly #iteratorStep = (): IteratorResult<In> | NeedMore => {
+  /**
+   * The step of a reader waiting for the next message, made at its first
+   * wait: a connection read another way never pays for it.
+   */
+  #iteratorStep: (() => IteratorResult<In> | NeedMore) | null = null;
+
+  #stepIterator(): IteratorResult<In> | NeedMore {
     const r = this.#reader.poll();
     if (r === NEED_MORE) return NEED_MORE;
     if (r === END) {
@@ -218,40 +351,22 @@ export class Faces<In, Out> {
       return END_RESULT;
     }
     return { done: false, value: r };
-  };
+  }
 
   /**
    * Calls `handler` with each message until the end of the stream, without
    * a promise per message: see {@linkcode Connection.forEach}.
    */
-  async forEach(
-    handler: (message: In) => unknown,
-    writable: () => boolean,
-    drain: () => Promise<void>,
-  ): Promise<void> {
-    this.#claim("iterator");
-    const reader = this.#reader;
+  forEach(handler: (message: In) => unknown): Promise<void> {
     try {
-      for (;;) {
-        // Borrowed: a byte message is valid until the handler is done.
-        let m = reader.poll(true);
-        if (m === NEED_MORE) m = await reader.next(true);
-        if (m === END) break;
-        let r = handler(m);
-        if (
-          typeof r === "object" && r !== null &&
-          typeof (r as PromiseLike<unknown>).then === "function"
-        ) {
-          r = await r;
-        }
-        if (r === STOP) break;
-        // The handler is fed no more while the write side is full.
-        if (!writable()) await drain();
-      }
-    } finally {
-      // Replies to the last messages go out now.
-      this.#writer.flushSoon();
+      this.#claim("iterator");
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return new Promise<void>((resolve) => {
+      new ForEachLoop(this.#reader, this.#writer, this.#conn, handler, resolve)
+        .run();
+    });
   }
 
   /** The iterator of `for await`. */

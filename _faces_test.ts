@@ -383,3 +383,64 @@ Deno.test("`Connection.forEach()` rejects after the good messages with the decod
   await a.close();
   await b.closed.catch(() => {});
 });
+
+Deno.test("`Connection.forEach()` rejects with what the handler throws or rejects with, and takes no message after it", async () => {
+  for (const kind of ["throws", "rejects"] as const) {
+    const [a, b] = connectionPair({ codec: text(lines()) });
+    for (const m of ["one", "bad", "never"]) a.write(m);
+    await a.flush();
+    const seen: string[] = [];
+    const error = await assertRejects(
+      () =>
+        b.forEach((m) => {
+          seen.push(m);
+          if (m !== "bad") return;
+          const err = new RangeError(`Handler ${kind}`);
+          if (kind === "throws") throw err;
+          return Promise.reject(err);
+        }),
+      RangeError,
+    );
+    assertEquals(error.message, `Handler ${kind}`, kind);
+    assertEquals(seen, ["one", "bad"], kind);
+    // The message after it is still there for the next reader.
+    assertEquals(await b.receive(), "never", kind);
+    await a.close();
+    await b.close();
+  }
+});
+
+Deno.test("`Connection.forEach()` goes on once the write side drains, and every message is echoed", async () => {
+  // 200 messages of 1 KiB echoed through a small pipe and high-water mark:
+  // b stops taking messages while its queue is full, and goes on as a
+  // reads the replies.
+  const codec = lengthPrefixed();
+  const [a, b] = connectionPair({
+    codec,
+    capacity: 4096,
+    highWaterMark: 4096,
+  });
+  const sent = Array.from(
+    { length: 200 },
+    (_, i) => new Uint8Array(1024).fill(i & 255),
+  );
+  let handled = 0;
+  let fullSeen = false;
+  const echoing = b.forEach((m) => {
+    handled++;
+    if (!b.write(m)) fullSeen = true;
+  });
+  const writing = (async () => {
+    for (const m of sent) await a.send(m);
+    await a.closeWrite();
+  })();
+  const got: Uint8Array[] = [];
+  for (let i = 0; i < sent.length; i++) got.push((await a.receive())!);
+  await echoing;
+  await writing;
+  assert(fullSeen, "the write side was never full");
+  assertEquals(handled, sent.length);
+  assertEquals(got, sent);
+  await b.close();
+  await a.close();
+});

@@ -59,10 +59,43 @@ export interface ReaderHost {
  */
 const BUDGET = 1024;
 
-/** A reader waiting for bytes: its step and how to settle it. */
-interface Waiter {
-  step: ReadStep<unknown>;
-  resolve: (value: unknown) => void;
+/**
+ * A reader waiting for bytes: a promise's ({@linkcode PendingRead}) or a
+ * running `forEach` loop, which waits as itself.
+ */
+export interface Waiter {
+  /** The step to run over the buffer; `null` for the next message. */
+  readonly step: ReadStep<unknown> | null;
+  /** For a message: whether a byte message may be a view of the buffer. */
+  readonly borrow: boolean;
+  /**
+   * Called once the step gave a value (or the message, or
+   * {@linkcode END}), or threw (`failed`, `value` the error).
+   */
+  settle(value: unknown, failed: boolean): void;
+}
+
+/** A waiting reader that settles a promise. */
+class PendingRead implements Waiter {
+  readonly step: ReadStep<unknown> | null;
+  readonly borrow: boolean;
+  readonly #resolve: (value: unknown) => void;
+
+  constructor(
+    step: ReadStep<unknown> | null,
+    borrow: boolean,
+    resolve: (value: unknown) => void,
+  ) {
+    this.step = step;
+    this.borrow = borrow;
+    this.#resolve = resolve;
+  }
+
+  settle(value: unknown, failed: boolean): void {
+    // A rejected promise settles it as a rejection: the function the
+    // promise's executor would keep for it is not kept for every wait.
+    this.#resolve(failed ? Promise.reject(value) : value);
+  }
 }
 
 /**
@@ -214,9 +247,6 @@ export class FrameReader<In> {
     return this.#buf.eof || this.#stopped ? END : NEED_MORE;
   }
 
-  /** The message step of a waiting reader. */
-  readonly #messageStep: ReadStep<In> = () => this.poll();
-
   /**
    * The next message, or {@linkcode END}.
    *
@@ -231,9 +261,7 @@ export class FrameReader<In> {
       return Promise.reject(err);
     }
     if (r !== NEED_MORE) return Promise.resolve(r);
-    return this.wait(
-      borrow === this.#borrow ? this.#messageStep : () => this.poll(borrow),
-    );
+    return this.#enqueue(null, borrow) as Promise<In | End>;
   }
 
   /**
@@ -298,15 +326,26 @@ export class FrameReader<In> {
    * @returns A promise of its value.
    */
   wait<T>(step: ReadStep<T>): Promise<T | End> {
-    return new Promise<T | End>((resolve) => {
-      const w: Waiter = {
-        step,
-        resolve: resolve as (value: unknown) => void,
-      };
-      if (this.#first === null) this.#first = w;
-      else (this.#more ??= []).push(w);
-      this.#serve();
+    return this.#enqueue(step, this.#borrow) as Promise<T | End>;
+  }
+
+  /** Queues a waiting reader: a step, or the next message (`step` null). */
+  #enqueue(step: ReadStep<unknown> | null, borrow: boolean): Promise<unknown> {
+    return new Promise<unknown>((resolve) => {
+      this.waitWith(new PendingRead(step, borrow, resolve));
     });
+  }
+
+  /**
+   * Queues a waiting reader that settles itself, in the order readers
+   * asked: it is settled once, when the buffer can serve it.
+   *
+   * @param waiter The waiter.
+   */
+  waitWith(waiter: Waiter): void {
+    if (this.#first === null) this.#first = waiter;
+    else (this.#more ??= []).push(waiter);
+    this.#serve();
   }
 
   /** Called on the next turn of the event loop after the budget ran out. */
@@ -363,10 +402,10 @@ export class FrameReader<In> {
       let r: unknown;
       this.#serving = true;
       try {
-        r = w.step(this.#buf);
+        r = w.step === null ? this.poll(w.borrow) : w.step(this.#buf);
       } catch (err) {
         this.#shift();
-        w.resolve(Promise.reject(err));
+        w.settle(err, true);
         continue;
       } finally {
         this.#serving = false;
@@ -377,7 +416,7 @@ export class FrameReader<In> {
         continue;
       }
       this.#shift();
-      w.resolve(r);
+      w.settle(r, false);
     }
   }
 

@@ -260,14 +260,15 @@ export class Connection<In = Uint8Array, Out = In>
     this.#deadlines = idle > 0 || read > 0 || write > 0
       ? new Deadlines(idle, read, write, (err) => this.#expire(err))
       : null;
+    const host = new Connection.#Host(this);
     this.#reader = new FrameReader<In>(
-      this.#readerHost(),
+      host,
       codec.decoder(),
       options.borrow ?? false,
       options.initialBytes,
     );
     this.#writer = new FrameWriter<Out>(
-      this.#writerHost(),
+      host,
       this.#reader,
       codec.encoder(),
       marks,
@@ -277,48 +278,79 @@ export class Connection<In = Uint8Array, Out = In>
     this.#faces = new Faces<In, Out>(this, this.#reader, this.#writer);
   }
 
-  /** What the frame reader asks of this connection. */
-  #readerHost(): ReaderHost {
-    const deadlines = this.#deadlines;
-    const stats = this.#stats;
-    // Methods only, no accessors: an object literal with a getter is kept
-    // as a dictionary, some 450 bytes more per connection.
-    return {
-      read: (p) => this.#t.read(p),
-      beforeRead: () => this.#writer.flushSoon(),
-      readWait: () => deadlines?.readWait(),
-      bytesRead: (n) => {
-        // A read's completion starts a task: replies deferred before it
-        // are stuck behind an application that stopped taking messages.
-        scheduler.flushStalled();
-        stats.bytesRead += n;
-        deadlines?.activity();
-      },
-      messageRead: () => {
-        stats.messagesRead++;
-        deadlines?.readDone();
-      },
-      readEnded: () => {
-        deadlines?.readDone();
-        if (this.#state === State.OPEN) this.#state = State.READ_CLOSED;
-        this.#maybeFinish();
-      },
-      isClosed: () => this.#state === State.CLOSED,
-      readFailed: (err) => this.#fail(err),
-    };
-  }
+  /**
+   * What the frame reader and writer ask of a connection: one object per
+   * connection, holding only the connection, whose methods are shared on
+   * its prototype. (Closures over the connection would cost every
+   * connection a function object for each of the twelve.) Declared inside
+   * the class to reach the connection's private state.
+   */
+  static readonly #Host = class ConnectionHost
+    implements ReaderHost, WriterHost {
+    readonly #conn: Connection<unknown, unknown>;
 
-  /** What the frame writer asks of this connection. */
-  #writerHost(): WriterHost {
-    // Methods only, no accessors: an object literal with a getter is kept
-    // as a dictionary, some 450 bytes more per connection.
-    return {
-      write: (p) => this.#t.write(p),
-      closeWrite: () => this.#t.closeWrite(),
-      error: () => this.#error,
-      writeFailed: (err) => this.#fail(err),
-    };
-  }
+    constructor(conn: Connection<unknown, unknown>) {
+      this.#conn = conn;
+    }
+
+    read(p: Uint8Array): Promise<number | null> {
+      return this.#conn.#t.read(p);
+    }
+
+    beforeRead(): void {
+      this.#conn.#writer.flushSoon();
+    }
+
+    readWait(): void {
+      this.#conn.#deadlines?.readWait();
+    }
+
+    bytesRead(n: number): void {
+      // A read's completion starts a task: replies deferred before it are
+      // stuck behind an application that stopped taking messages.
+      scheduler.flushStalled();
+      const conn = this.#conn;
+      conn.#stats.bytesRead += n;
+      conn.#deadlines?.activity();
+    }
+
+    messageRead(): void {
+      const conn = this.#conn;
+      conn.#stats.messagesRead++;
+      conn.#deadlines?.readDone();
+    }
+
+    readEnded(): void {
+      const conn = this.#conn;
+      conn.#deadlines?.readDone();
+      if (conn.#state === State.OPEN) conn.#state = State.READ_CLOSED;
+      conn.#maybeFinish();
+    }
+
+    isClosed(): boolean {
+      return this.#conn.#state === State.CLOSED;
+    }
+
+    readFailed(err: Error): void {
+      this.#conn.#fail(err);
+    }
+
+    write(p: Uint8Array): Promise<number> {
+      return this.#conn.#t.write(p);
+    }
+
+    closeWrite(): Promise<void> {
+      return this.#conn.#t.closeWrite();
+    }
+
+    error(): Error | null {
+      return this.#conn.#error;
+    }
+
+    writeFailed(err: Error): void {
+      this.#conn.#fail(err);
+    }
+  };
 
   /** Reads no more from the socket (a server's graceful shutdown). */
   [stopReading](): void {
@@ -439,11 +471,7 @@ export class Connection<In = Uint8Array, Out = In>
    * @throws What the handler throws.
    */
   forEach(handler: (message: In) => unknown): Promise<void> {
-    return this.#faces.forEach(
-      handler,
-      () => this.#writer.writable,
-      () => this.drain(),
-    );
+    return this.#faces.forEach(handler);
   }
 
   /**
@@ -770,7 +798,7 @@ export class Connection<In = Uint8Array, Out = In>
     if (this.#state >= State.LINGERING) {
       return Promise.reject(this.#closedError());
     }
-    return this.#writer.flush(this.#closedError);
+    return this.#writer.flush(() => this.#closedError());
   }
 
   /**
@@ -949,9 +977,10 @@ export class Connection<In = Uint8Array, Out = In>
   }
 
   /** The error for an operation on a closed connection. */
-  readonly #closedError = (): Error =>
-    this.#error ??
+  #closedError(): Error {
+    return this.#error ??
       new ConnectionClosedError("Cannot use connection: it is closed");
+  }
 
   /**
    * Whether the connection is closed (cleanly or not) for the

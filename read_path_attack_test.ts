@@ -30,6 +30,8 @@ import {
 } from "./mod.ts";
 import { scheduler } from "./_scheduler.ts";
 import { prng, writeAll } from "./_test_utils.ts";
+import v8 from "node:v8";
+import vm from "node:vm";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -919,5 +921,122 @@ Deno.test("`Connection` idle after bursts waits for its next read in a small arr
     }),
     30_000,
     "8 connections after bursts",
+  );
+});
+
+Deno.test("`Connection` idle after one 64 KiB frame waits for its next read in an array the size of its first read's", async () => {
+  const COUNT = 4;
+  const reads: ReadRecord[][] = Array.from({ length: COUNT }, () => []);
+  let idle = () => {};
+  const allIdle = new Promise<void>((r) => idle = r);
+  let echoed = 0;
+  await within(
+    withServer(COUNT, async (s) => {
+      const first = new Uint8Array(1);
+      assertEquals(await s.read(first), 1);
+      const conn = new Connection(recording(s, reads[first[0]!]!), {
+        codec: lengthPrefixed(),
+      });
+      await conn.forEach((m) => {
+        conn.write(m);
+        if (++echoed === COUNT) idle();
+      });
+      await conn.close();
+      await conn.closed;
+    }, async (port) => {
+      const conns = await Promise.all(
+        Array.from({ length: COUNT }, async (_, k) => {
+          const s = await Deno.connect({ hostname: "127.0.0.1", port });
+          await writeAll(s, new Uint8Array([k]));
+          return new Connection(s, { codec: lengthPrefixed() });
+        }),
+      );
+      try {
+        await Promise.all(conns.map(async (conn, k) => {
+          const frame = payload(k, 65536, false);
+          await conn.send(frame);
+          assertEquals(await conn.receive(), frame);
+        }));
+        await allIdle;
+        await sleep(50);
+        for (let k = 0; k < COUNT; k++) {
+          // The frame needed an array of 64 KiB: while idle, the read
+          // waits in one of the size the first read had.
+          assert(reads[k]!.some((r) => r.capacity >= 65536), `connection ${k}`);
+          assertEquals(
+            reads[k]!.at(-1)!.capacity,
+            reads[k]![0]!.capacity,
+            `connection ${k}`,
+          );
+          assertLessOrEqual(reads[k]![0]!.capacity, 2048, `connection ${k}`);
+        }
+      } finally {
+        for (const conn of conns) {
+          await conn.close();
+          await conn.closed;
+        }
+      }
+    }),
+    30_000,
+    "4 connections after a 64 KiB frame",
+  );
+});
+
+Deno.test("`Connection` idle after a frame too large for the spare arrays keeps no reference to the array it was read into", async () => {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as () => void;
+  // Over the 4 MiB that the spare arrays keep: once the frame is consumed
+  // and echoed, only a leak would keep its array alive.
+  const SIZE = 5 * 1024 * 1024;
+  let large: WeakRef<ArrayBufferLike> | null = null;
+  let echoed = () => {};
+  const done = new Promise<void>((r) => echoed = r);
+  await within(
+    withServer(1, async (s) => {
+      const transport: Transport = {
+        read(p: Uint8Array) {
+          if (p.buffer.byteLength >= SIZE) large ??= new WeakRef(p.buffer);
+          return s.read(p);
+        },
+        write: (p) => s.write(p),
+        closeWrite: () => s.closeWrite(),
+        close: () => s.close(),
+        localAddr: s.localAddr,
+        remoteAddr: s.remoteAddr,
+      };
+      const conn = new Connection(transport, {
+        codec: lengthPrefixed({ maxFrameLength: 8 * 1024 * 1024 }),
+      });
+      await conn.forEach((m) => {
+        conn.write(m);
+        echoed();
+      });
+      await conn.close();
+      await conn.closed;
+    }, async (port) => {
+      const s = await Deno.connect({ hostname: "127.0.0.1", port });
+      const conn = new Connection(s, {
+        codec: lengthPrefixed({ maxFrameLength: 8 * 1024 * 1024 }),
+      });
+      try {
+        const frame = payload(1, SIZE, false);
+        const sending = conn.send(frame);
+        assertEquals(await conn.receive(), frame);
+        await sending;
+        await done;
+        // Idle now, waiting in a small array; a weak reference is cleared
+        // after the task that made it.
+        await sleep(50);
+        gc();
+        await sleep(0);
+        assert(large !== null, "No read went to an array of the frame's size");
+        assertEquals(large.deref(), undefined);
+      } finally {
+        await conn.close();
+        await conn.closed;
+      }
+    }),
+    30_000,
+    "a 5 MiB frame, then idle",
   );
 });

@@ -7,13 +7,14 @@ import {
   assertGreaterOrEqual,
   assertInstanceOf,
   assertLess,
+  assertLessOrEqual,
   assertRejects,
   assertStrictEquals,
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
 import { connect } from "./client.ts";
-import { lines, text } from "./codec.ts";
+import { lengthPrefixed, lines, text } from "./codec.ts";
 import type { Connection } from "./connection.ts";
 import {
   ConnectionRefusedError,
@@ -26,6 +27,8 @@ import { encodeProxyHeader, ProxyProtocolError } from "./proxy_protocol.ts";
 import { formatAddr, serve } from "./server.ts";
 
 import { stillPending, testCert } from "./_test_utils.ts";
+import v8 from "node:v8";
+import vm from "node:vm";
 // ---------------------------------------------------------------------------
 // Helpers
 
@@ -945,4 +948,106 @@ Deno.test("`serve()` binds 127.0.0.1 by default", async () => {
   const addr = server.addr as Deno.NetAddr;
   assertEquals(addr.hostname, "127.0.0.1");
   assert(addr.port > 0);
+});
+
+// ---------------------------------------------------------------------------
+// Idle memory
+
+/**
+ * The JavaScript heap that each of `count` idle connections adds to a
+ * server, after each echoed one 2-byte length-prefixed frame: the heap
+ * after a full GC with them open, less the heap before (the code paths
+ * warmed up by as many connections first). The clients are in this process
+ * too: only a difference between two servers means anything.
+ */
+async function idleHeap(
+  count: number,
+  start: () => { port: number; stop(): Promise<void> },
+): Promise<number> {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as () => void;
+  const server = start();
+  const frame = new Uint8Array([0, 0, 0, 2, 7, 7]);
+  const open = async () => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await writeAll(c, frame);
+    const reply = new Uint8Array(frame.length);
+    for (let got = 0; got < reply.length;) {
+      const n = await c.read(reply.subarray(got));
+      assert(n !== null, "The server closed an idle connection");
+      got += n;
+    }
+    assertEquals(reply, frame);
+    return c;
+  };
+  const settle = async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    gc();
+    return Deno.memoryUsage().heapUsed;
+  };
+  try {
+    for (const c of await Promise.all(Array.from({ length: count }, open))) {
+      c.close();
+    }
+    const before = await settle();
+    const conns = await Promise.all(Array.from({ length: count }, open));
+    const after = await settle();
+    for (const c of conns) c.close();
+    return (after - before) / count;
+  } finally {
+    await server.stop();
+  }
+}
+
+Deno.test("`serve()` with `forEach()` holds under 2 KiB of heap per idle connection beyond what a bare socket read holds", async () => {
+  const COUNT = 200;
+  // The floor: a bare Deno server whose connections each wait in a read.
+  const floor = await idleHeap(COUNT, () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const handlers: Promise<void>[] = [];
+    const echo = async (c: Deno.Conn) => {
+      const buf = new Uint8Array(1024);
+      try {
+        for (let n = await c.read(buf); n !== null; n = await c.read(buf)) {
+          await writeAll(c, buf.subarray(0, n));
+        }
+      } finally {
+        c.close();
+      }
+    };
+    const accepting = (async () => {
+      for await (const c of listener) handlers.push(echo(c));
+    })();
+    return {
+      port: (listener.addr as Deno.NetAddr).port,
+      async stop() {
+        listener.close();
+        await accepting;
+        await Promise.all(handlers);
+      },
+    };
+  });
+  const netkit = await idleHeap(COUNT, () => {
+    const server = serve(
+      { port: 0, codec: lengthPrefixed() },
+      (conn) => conn.forEach((m) => conn.write(m)),
+    );
+    return {
+      port: portOf(server),
+      async stop() {
+        await server.shutdown();
+        await server.finished;
+      },
+    };
+  });
+  // The connection, its reader, writer, read buffer, decoder and forEach
+  // loop, the pending read's callbacks and the server's record: about
+  // 1.8 KiB (the read array itself is not on the heap).
+  assertLessOrEqual(
+    netkit - floor,
+    2048,
+    `${(netkit - floor).toFixed(0)} bytes per connection beyond the floor's ${
+      floor.toFixed(0)
+    }`,
+  );
 });

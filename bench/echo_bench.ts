@@ -1,9 +1,9 @@
 // Copyright 2026 the netkit authors. MIT license.
 
 /**
- * The side-by-side echo benchmark: the same load against six
+ * The side-by-side echo benchmark: the same load against seven
  * length-prefixed (u32 big-endian) echo servers, in interleaved rounds
- * within one invocation.
+ * within one invocation, and an eighth for idle memory only.
  *
  * - (a) netkit: `examples/echo.ts --mode server --codec length`
  *   (`serve` + `lengthPrefixed` + `forEach` / `write`, the lead idiom)
@@ -17,12 +17,22 @@
  *   handing each message out through the cheapest `for await` and
  *   `await`-per-send a library could offer (what bounds (g))
  * - (g) netkit `for await` + `send`: `bench/for_await_echo.ts`
+ * - (h) the idle-memory floor: `bench/idle_floor.ts`, a bare `conn.read()`
+ *   of 2 KiB pending per connection (what Deno itself costs an idle
+ *   connection); not run unless `--servers` names it
  *
  * ```sh
  * deno task bench:echo                  # 5 rounds: about 9 minutes
  * deno task bench:echo --quick          # a CI-sized run
  * deno task bench:echo --rounds 5 --duration 2 --servers a,c
+ * deno task bench:echo --idle-only --servers a,d,h
  * ```
+ *
+ * Idle memory comes first, on fresh servers: the RSS each one adds per idle
+ * connection, once after every connection echoed one 16-byte frame and once
+ * after every connection echoed one 64 KiB frame (the memory of a large
+ * message must not stay with the connection). `--idle-only` measures that
+ * and nothing else, and writes no files.
  *
  * Each server runs as a child process (pinned to core 0 with `taskset`
  * where there is one and two cores); the load is `bench/load.ts` as a child
@@ -47,7 +57,7 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const IMPORT_MAP = `${ROOT}offline/import_map.json`;
 const DENO = Deno.execPath();
 
-export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f" | "g";
+export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h";
 
 export interface ServerSpec {
   key: ServerKey;
@@ -148,6 +158,20 @@ export const SERVERS: readonly ServerSpec[] = [
       "0",
     ],
   },
+  {
+    key: "h",
+    name: "(h) Deno idle floor",
+    color: "#a0a0a0",
+    command: () => [
+      DENO,
+      "run",
+      `--import-map=${IMPORT_MAP}`,
+      "-N",
+      `${ROOT}bench/idle_floor.ts`,
+      "--port",
+      "0",
+    ],
+  },
 ];
 
 export interface Workload {
@@ -171,7 +195,7 @@ const QUICK_WORKLOADS: Workload[] = [
 
 const HELP = `Usage: deno task bench:echo [options]
 
-Runs bench/load.ts against six length-prefixed echo servers in interleaved
+Runs bench/load.ts against seven length-prefixed echo servers in interleaved
 rounds and writes bench/results/echo.md, echo.svg and echo.json.
 
   --quick            a CI-sized run: 4 workloads, 1 round, short windows
@@ -180,7 +204,9 @@ rounds and writes bench/results/echo.md, echo.svg and echo.json.
   --warmup S         warm-up seconds per cell, not counted (0.25; quick: 0.1)
   --idle N           idle connections for the memory figure (1000; quick: 100),
                      then twice as many more for the marginal figure
-  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f,g)
+  --idle-only        measure the idle memory only, print it, write no files
+  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f,g; h, the idle
+                     floor, only when named)
   --iperf-seconds S  iperf3's run (3; quick: 1); 0 skips it
   --no-pin           do not pin server and client to cores
   --out DIR          where the results go (bench/results)
@@ -189,6 +215,7 @@ rounds and writes bench/results/echo.md, echo.svg and echo.json.
 
 interface Settings {
   quick: boolean;
+  idleOnly: boolean;
   rounds: number;
   duration: number;
   warmup: number;
@@ -210,7 +237,7 @@ function parse(argv: string[]): Settings | null {
       "iperf-seconds",
       "out",
     ],
-    boolean: ["quick", "help", "pin"],
+    boolean: ["quick", "help", "pin", "idle-only"],
     negatable: ["pin"],
     default: {
       pin: true,
@@ -246,11 +273,12 @@ function parse(argv: string[]): Settings | null {
   const unknown = keys.filter((k) => !SERVERS.some((s) => s.key === k));
   if (unknown.length > 0 || servers.length === 0) {
     throw new RangeError(
-      `--servers must list some of a,b,c,d,e,f,g, received "${args.servers}"`,
+      `--servers must list some of a,b,c,d,e,f,g,h, received "${args.servers}"`,
     );
   }
   return {
     quick,
+    idleOnly: Boolean(args["idle-only"]),
     rounds: num("rounds", quick ? 1 : 5, 1, true),
     duration: num("duration", quick ? 0.3 : 1, 0.05),
     warmup: num("warmup", quick ? 0.1 : 0.25, 0),
@@ -499,7 +527,16 @@ export async function runLoadChild(
   }
 }
 
-interface Memory {
+/**
+ * The payload each idle connection echoes once before it idles, in bytes:
+ * a small frame, then (on another fresh server) a large one, whose read
+ * and write buffers must not stay with the connection.
+ */
+export const IDLE_MESSAGES = [16, 65536] as const;
+
+export interface Memory {
+  /** The payload each connection echoed before it idled, in bytes. */
+  messageSize: number;
   /** RSS in KiB of the fresh server. */
   before: number;
   /** RSS in KiB holding `opened` idle connections. */
@@ -515,16 +552,16 @@ interface Memory {
   moreOpened: number;
 }
 
-/** Opens a connection and makes one 16-byte echo round trip on it. */
-async function openAndPing(port: number): Promise<Deno.TcpConn> {
+/** Opens a connection and makes one echo round trip of `size` bytes on it. */
+async function openAndPing(port: number, size: number): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    const frame = new Uint8Array(20);
-    new DataView(frame.buffer).setUint32(0, 16);
+    const frame = new Uint8Array(4 + size);
+    new DataView(frame.buffer).setUint32(0, size);
     frame.fill(0x61, 4);
     let off = 0;
     while (off < frame.length) off += await conn.write(frame.subarray(off));
-    const reply = new Uint8Array(20);
+    const reply = new Uint8Array(4 + size);
     let got = 0;
     while (got < reply.length) {
       const n = await conn.read(reply.subarray(got));
@@ -543,13 +580,15 @@ async function openAndPing(port: number): Promise<Deno.TcpConn> {
 
 /**
  * RSS of a fresh server before and after it holds `count` idle connections,
- * each of which has echoed one small frame.
+ * each of which has echoed one frame of `size` bytes (as has one connection
+ * closed before the first figure), then after `more` more.
  */
-async function idleMemory(
+export async function idleMemory(
   spec: ServerSpec,
   count: number,
   more: number,
   prefix: string[],
+  size: number = IDLE_MESSAGES[0],
 ): Promise<Memory> {
   const server = await ServerProcess.start(spec, prefix);
   const conns: Deno.TcpConn[] = [];
@@ -558,7 +597,7 @@ async function idleMemory(
       const opened = await Promise.allSettled(
         Array.from(
           { length: Math.min(100, n - i) },
-          () => openAndPing(server.port),
+          () => openAndPing(server.port, size),
         ),
       );
       for (const r of opened) {
@@ -569,7 +608,7 @@ async function idleMemory(
     await delay(1000); // let the server settle (allocation, GC)
   };
   try {
-    (await openAndPing(server.port)).close();
+    (await openAndPing(server.port, size)).close();
     await delay(500);
     const before = server.rss();
     await open(count);
@@ -581,6 +620,7 @@ async function idleMemory(
       marginal = (server.rss() - after) / (conns.length - opened);
     }
     return {
+      messageSize: size,
       before,
       after,
       opened,
@@ -839,7 +879,8 @@ function table(
 interface Context {
   settings: Settings;
   machine: string[];
-  memory: Map<ServerKey, Memory | string>;
+  /** Per server, one figure for each of {@linkcode IDLE_MESSAGES}. */
+  memory: Map<ServerKey, Array<Memory | string>>;
   iperf: Iperf;
   startedAt: Date;
   seconds: number;
@@ -913,21 +954,25 @@ function targets(res: Results, ctx: Context): string[] {
     });
   }
   for (const k of ["a", "b"] as const) {
-    const m = ctx.memory.get(k);
-    if (m === undefined) continue;
-    const per = typeof m === "string" ? null : m.perConnection;
-    const marginal = typeof m === "string" ? null : m.marginal;
-    out.push(
-      `- (${k}) idle memory ≤ 16 KiB per connection: ${
-        mark(per === null ? null : per <= 16)
-      } (${per === null ? "?" : per.toFixed(1)} KiB${
-        marginal === null || typeof m === "string"
-          ? ""
-          : `; each one from ${m.opened} to ${m.moreOpened}: ${
-            marginal.toFixed(1)
-          } KiB`
-      })`,
-    );
+    const figures = ctx.memory.get(k);
+    if (figures === undefined) continue;
+    figures.forEach((m, i) => {
+      const per = typeof m === "string" ? null : m.perConnection;
+      const marginal = typeof m === "string" ? null : m.marginal;
+      out.push(
+        `- (${k}) idle memory ≤ 11 KiB per connection (Node's level), after a ${
+          sizeLabel(IDLE_MESSAGES[i]!)
+        } message: ${mark(per === null ? null : per <= 11)} (${
+          per === null ? "?" : per.toFixed(1)
+        } KiB${
+          marginal === null || typeof m === "string"
+            ? ""
+            : `; each one from ${m.opened} to ${m.moreOpened}: ${
+              marginal.toFixed(1)
+            } KiB`
+        })`,
+      );
+    });
   }
   return out;
 }
@@ -976,32 +1021,8 @@ function markdown(res: Results, ctx: Context): string {
       "",
     );
   }
-  lines.push(
-    `## Idle memory per connection (${s.idle} connections)`,
-    "",
-    "RSS (VmRSS) of a fresh server before and after it holds the idle connections, each of which has echoed one 16-byte frame. The first ones also pay for the runtime's heap growing to hold them (V8 enlarges its young generation once objects start to survive); the last column is what each one costs after that: the RSS added by twice as many more, per connection.",
-    "",
-    "| server | RSS before | RSS holding them | per connection | each one more |",
-    "|---|---:|---:|---:|---:|",
-  );
-  for (const spec of res.servers) {
-    const m = ctx.memory.get(spec.key);
-    if (m === undefined) continue;
-    if (typeof m === "string") {
-      lines.push(`| ${spec.name} | failed: ${m} | | | |`);
-    } else {
-      lines.push(
-        `| ${spec.name} | ${(m.before / 1024).toFixed(1)} MiB | ${
-          (m.after / 1024).toFixed(1)
-        } MiB | ${m.perConnection.toFixed(1)} KiB | ${
-          m.marginal === null
-            ? "not measured"
-            : `${m.marginal.toFixed(1)} KiB (${m.opened} → ${m.moreOpened})`
-        } |`,
-      );
-    }
-  }
-  lines.push("", "## Loopback reference", "");
+  lines.push(...idleMarkdown(res.servers, ctx.memory, s.idle));
+  lines.push("## Loopback reference", "");
   lines.push(
     ctx.iperf.megabytesPerSecond === null
       ? `iperf3: ${ctx.iperf.note}`
@@ -1025,6 +1046,47 @@ function markdown(res: Results, ctx: Context): string {
     "",
   );
   return lines.join("\n");
+}
+
+/** The idle-memory section: one table per message echoed before idling. */
+function idleMarkdown(
+  servers: readonly ServerSpec[],
+  memory: Map<ServerKey, Array<Memory | string>>,
+  idle: number,
+): string[] {
+  const lines = [
+    `## Idle memory per connection (${idle} connections)`,
+    "",
+    "RSS (VmRSS) of a fresh server before and after it holds the idle connections, each of which has echoed one frame (as did one connection closed before the first figure). The first ones also pay for the runtime's heap growing to hold them (V8 enlarges its young generation once objects start to survive), and for what a process keeps however many connections it holds (pools of buffers for reuse); the last column is what each one costs after that: the RSS added by twice as many more, per connection.",
+    "",
+  ];
+  IDLE_MESSAGES.forEach((size, i) => {
+    lines.push(
+      `### After one ${sizeLabel(size)} message each`,
+      "",
+      "| server | RSS before | RSS holding them | per connection | each one more |",
+      "|---|---:|---:|---:|---:|",
+    );
+    for (const spec of servers) {
+      const m = memory.get(spec.key)?.[i];
+      if (m === undefined) continue;
+      if (typeof m === "string") {
+        lines.push(`| ${spec.name} | failed: ${m} | | | |`);
+      } else {
+        lines.push(
+          `| ${spec.name} | ${(m.before / 1024).toFixed(1)} MiB | ${
+            (m.after / 1024).toFixed(1)
+          } MiB | ${m.perConnection.toFixed(1)} KiB | ${
+            m.marginal === null
+              ? "not measured"
+              : `${m.marginal.toFixed(1)} KiB (${m.opened} → ${m.moreOpened})`
+          } |`,
+        );
+      }
+    }
+    lines.push("");
+  });
+  return lines;
 }
 
 /** Every round's figures, for a chart or a table made later. */
@@ -1373,14 +1435,28 @@ async function main(argv: string[]): Promise<number> {
   const res = new Results(s.servers, workloads);
 
   // 1. Idle memory, on fresh servers.
-  const memory = new Map<ServerKey, Memory | string>();
+  const memory = new Map<ServerKey, Array<Memory | string>>();
   for (const spec of s.servers) {
-    console.error(`idle memory: ${spec.name}, ${s.idle} connections`);
-    try {
-      memory.set(spec.key, await idleMemory(spec, s.idle, more, serverPin));
-    } catch (err) {
-      memory.set(spec.key, (err as Error).message.split("\n")[0]!);
+    const figures: Array<Memory | string> = [];
+    for (const size of IDLE_MESSAGES) {
+      console.error(
+        `idle memory: ${spec.name}, ${s.idle} connections, ${
+          sizeLabel(size)
+        } each`,
+      );
+      try {
+        figures.push(
+          await idleMemory(spec, s.idle, more, serverPin, size),
+        );
+      } catch (err) {
+        figures.push((err as Error).message.split("\n")[0]!);
+      }
     }
+    memory.set(spec.key, figures);
+  }
+  if (s.idleOnly) {
+    console.log(idleMarkdown(s.servers, memory, s.idle).join("\n"));
+    return 0;
   }
 
   // 2. Throughput, in interleaved rounds.

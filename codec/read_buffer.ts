@@ -585,6 +585,7 @@ export class ReadBuffer implements DecodeInput {
     this.#consumedBefore += this.start;
     this.#snap = null;
     this.#frameView = null;
+    this.#registered = null;
     this.data = unread > 0
       ? data.slice(this.start, this.end)
       : this.#small !== null && this.#small !== data
@@ -628,7 +629,12 @@ export class ReadBuffer implements DecodeInput {
    * `data[#snapFrom..#snapTo)`; null once bytes in `data` may move.
    */
   #snap: Uint8Array | null = null;
-  /** The array a quiet read waits in (at most `QUIET_READ` bytes). */
+  /**
+   * The array a quiet read waits in once a larger one was let go: half of
+   * `minRead` (or the frame in progress), the array a new connection's
+   * first read gets, however large busy reads had grown: a connection idle
+   * after a large frame holds what a new one does.
+   */
   #small: Uint8Array | null = null;
   #snapFrom = 0;
   #snapTo = 0;
@@ -643,6 +649,7 @@ export class ReadBuffer implements DecodeInput {
     else if (give && old !== this.#small) spareArrays.give(old);
     this.data = next;
     this.#frameView = null;
+    this.#registered = null;
   }
 
   /**
@@ -673,7 +680,10 @@ export class ReadBuffer implements DecodeInput {
   #frameFrom = 0;
   /** The last borrowed frame, until its header room is used. */
   #frameView: unknown = null;
-  /** The array last registered in `owners`. */
+  /**
+   * The array last registered in `owners`, while it is `data`: it is let go
+   * with `data`, or an idle connection would keep a large frame's array.
+   */
   #registered: Uint8Array | null = null;
 
   /**
@@ -819,12 +829,13 @@ export class ReadBuffer implements DecodeInput {
       // read waits in the small array this buffer keeps for it.
       this.#consumedBefore += this.start;
       this.#snap = null;
+      const quiet = Math.max(want, this.#minRead >> 1);
       const small = this.#small;
       if (
-        small === null || small.length < need || small.length > 2 * need ||
+        small === null || small.length < quiet || small.length > 2 * quiet ||
         (small === this.data && this.#pins > 0)
       ) {
-        this.#small = new Uint8Array(need);
+        this.#small = new Uint8Array(quiet);
       }
       this.#replace(this.#small!, true);
       this.start = this.end = 0;
@@ -848,7 +859,11 @@ export class ReadBuffer implements DecodeInput {
     const size = this.data.length - this.end;
     this.#asked = size;
     this.#askedForFrame = want - unread > read;
-    return this.data.subarray(this.end, this.end + size);
+    // The whole array needs no view of it: a read pending on an idle
+    // connection holds one object less.
+    return size === this.data.length
+      ? this.data
+      : this.data.subarray(this.end, this.end + size);
   }
 
   /** How many bytes the last `space()` offered. */
@@ -931,6 +946,7 @@ export class ReadBuffer implements DecodeInput {
   clear(): void {
     if (this.#pins > 0) this.#retire();
     this.#frameView = null;
+    this.#registered = null;
     this.#lent = null;
     this.#snap = null;
     this.#consumedBefore = 0;

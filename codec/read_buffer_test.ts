@@ -207,3 +207,15 @@ Deno.test("`ReadBuffer.space()` takes a pipelined batch a little larger than the
   }
   assertEquals(readsPerBatch.slice(2), new Array(18).fill(1));
 });
+
+Deno.test("`ReadBuffer.space()` offers the array itself when a read may fill all of it, else a view", () => {
+  const buf = new ReadBuffer();
+  const space = buf.space();
+  // The whole array: a read pending on an idle connection holds no view.
+  assertStrictEquals(space, buf.data);
+  buf.commit(3);
+  const rest = buf.space();
+  assert(rest !== buf.data);
+  assertStrictEquals(rest.buffer, buf.data.buffer);
+  assertEquals(rest.byteOffset, buf.data.byteOffset + 3);
+});
