@@ -1,7 +1,7 @@
 // Copyright 2026 the netkit authors. MIT license.
 
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
-import { nextFrame } from "./codec/decoder.ts";
+import { nextFrame, StreamDecoder } from "./codec/decoder.ts";
 import { lengthPrefixed } from "./codec/length_prefixed.ts";
 import { raw } from "./codec/raw.ts";
 import { ReadBuffer } from "./codec/read_buffer.ts";
@@ -102,6 +102,27 @@ Deno.test("`ReadBuffer` moves no byte a writer holds: reads go to another array 
   out.release();
   // Released: once written, the array may be reused.
   assertEquals(out.refs!.length, 0);
+});
+
+Deno.test("`SendBuffer` keeps a frame of a borrowing `StreamDecoder` intact when the next chunk is decoded where it lies", () => {
+  const codec = lengthPrefixed();
+  const frame = payload(20, 5000);
+  const wire = codec.encoder().encode(frame);
+  const d = new StreamDecoder(codec, { borrow: true });
+  const out = new SendBuffer();
+  // The frame comes in two chunks: it is decoded from the decoder's own
+  // array, which the writer then references.
+  d.decode(wire.subarray(0, 100), () => {});
+  d.decode(wire.subarray(100), (m) => send(out, m));
+  assertEquals(out.refs!.length, 1);
+  // Nothing is held: the next chunk is lent, and what is left of it is
+  // kept in memory that must not be the array the writer still sends.
+  d.decode(
+    concat(new Uint8Array([0, 0, 0x10, 0]), payload(21, 3000)),
+    () => {},
+  );
+  assertEquals(concat(...out.parts()), wire);
+  out.release();
 });
 
 Deno.test("`SendBuffer.truncate()` drops a referenced message that an encoder refused half-way", () => {
