@@ -38,6 +38,11 @@ export interface ReaderHost {
   beforeRead(): void;
   /** A read waits for a whole message (the read timeout starts). */
   readWait(): void;
+  /**
+   * The next read waits for a writer to release the buffer's memory, not
+   * for the peer: the read timeout does not count the wait.
+   */
+  readHeld(): void;
   /** `n` bytes arrived. */
   bytesRead(n: number): void;
   /** The peer's EOF was read. */
@@ -439,13 +444,14 @@ export class FrameReader<In> {
       this.#failWith(err);
       return false;
     }
-    host.readWait();
     if (space.length === 0) {
       // A writer is sending bytes of the buffer from where they are: the
       // read waits for them to be written, then reuses the memory.
       this.#pinned = true;
+      host.readHeld();
       return true;
     }
+    host.readWait();
     this.#reading = true;
     const read = host.read(space);
     this.#pending = read;

@@ -141,19 +141,24 @@ export class SendBuffer extends ByteBuffer {
   }
 
   /**
-   * The bytes written, in one array (a copy when messages are referenced).
+   * The bytes written, in one array: a view, as a {@linkcode ByteBuffer}'s,
+   * that an encoder may read or patch (a header it fills in last). The
+   * referenced messages are copied in for it, and their memory released.
    *
    * @returns The bytes.
    */
   override bytes(): Uint8Array {
     if (this.refs === null || this.refs.length === 0) return super.bytes();
-    const out = new Uint8Array(this.length);
+    const all = new Uint8Array(this.length);
     let off = 0;
     for (const part of this.parts()) {
-      out.set(part, off);
+      all.set(part, off);
       off += part.length;
     }
-    return out;
+    this.release();
+    super.truncate(0);
+    super.append(all);
+    return super.bytes();
   }
 
   /**

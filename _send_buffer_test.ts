@@ -1,7 +1,8 @@
 // Copyright 2026 the netkit authors. MIT license.
 
 import { assert, assertEquals, assertStrictEquals } from "@std/assert";
-import { nextFrame } from "./codec/decoder.ts";
+import { ByteBuffer } from "./codec/byte_buffer.ts";
+import { createCodec, nextFrame, StreamDecoder } from "./codec/decoder.ts";
 import { lengthPrefixed } from "./codec/length_prefixed.ts";
 import { raw } from "./codec/raw.ts";
 import { ReadBuffer } from "./codec/read_buffer.ts";
@@ -45,7 +46,6 @@ Deno.test("`SendBuffer` sends borrowed frames from the read buffer: the header g
   assertStrictEquals(parts[0]!.buffer, buf.data.buffer);
   assertEquals(parts[0], wire);
   assertEquals(out.length, wire.length);
-  assertEquals(out.bytes(), wire);
 });
 
 Deno.test("`SendBuffer` copies what it may not reference: small frames, frames not borrowed, owned copies, a frame sent twice", () => {
@@ -70,7 +70,7 @@ Deno.test("`SendBuffer` copies what it may not reference: small frames, frames n
   send(out, big.slice());
   assertEquals(out.refs!.length, 2);
   assertEquals(
-    out.bytes(),
+    concat(...out.parts()),
     concat(...[small, big, big, big].map((m) => codec.encoder().encode(m))),
   );
   // The small frame; the big one with its header in place; the header of
@@ -104,6 +104,63 @@ Deno.test("`ReadBuffer` moves no byte a writer holds: reads go to another array 
   assertEquals(out.refs!.length, 0);
 });
 
+Deno.test("`SendBuffer` keeps a frame of a borrowing `StreamDecoder` intact when the next chunk is decoded where it lies", () => {
+  const codec = lengthPrefixed();
+  const frame = payload(20, 5000);
+  const wire = codec.encoder().encode(frame);
+  const d = new StreamDecoder(codec, { borrow: true });
+  const out = new SendBuffer();
+  // The frame comes in two chunks: it is decoded from the decoder's own
+  // array, which the writer then references.
+  d.decode(wire.subarray(0, 100), () => {});
+  d.decode(wire.subarray(100), (m) => send(out, m));
+  assertEquals(out.refs!.length, 1);
+  // Nothing is held: the next chunk is lent, and what is left of it is
+  // kept in memory that must not be the array the writer still sends.
+  d.decode(
+    concat(new Uint8Array([0, 0, 0x10, 0]), payload(21, 3000)),
+    () => {},
+  );
+  assertEquals(concat(...out.parts()), wire);
+  out.release();
+});
+
+Deno.test("`SendBuffer.bytes()` is a view an encoder may patch, as a `ByteBuffer`'s, when it references a message", async () => {
+  const codec = lengthPrefixed();
+  // An encoder that fills in its header once the message is appended.
+  const patching = createCodec<Uint8Array>({
+    name: "patching",
+    decoder: codec.decoder,
+    encoder: () => ({
+      encodeInto(m: Uint8Array, out: ByteBuffer): void {
+        const at = out.length;
+        out.appendUint(0, 4);
+        out.append(m);
+        const b = out.bytes();
+        new DataView(b.buffer, b.byteOffset).setUint32(at, m.length);
+      },
+      encode: (m: Uint8Array) => codec.encoder().encode(m),
+    }),
+  });
+  const [c, s] = await tcpPair();
+  const server = new Connection(s, { codec: patching });
+  const serving = server.forEach((m) => void server.write(m));
+  const wire = codec.encoder().encode(payload(22, 5000));
+  await writeAll(c, wire);
+  const got = new Uint8Array(wire.length);
+  let off = 0;
+  while (off < got.length) {
+    const n = await c.read(got.subarray(off));
+    if (n === null) break;
+    off += n;
+  }
+  assertEquals(got, wire);
+  await c.closeWrite();
+  await serving;
+  await server.close();
+  c.close();
+});
+
 Deno.test("`SendBuffer.truncate()` drops a referenced message that an encoder refused half-way", () => {
   const codec = lengthPrefixed();
   const frames = [payload(8, 4000), payload(9, 4000)];
@@ -117,9 +174,12 @@ Deno.test("`SendBuffer.truncate()` drops a referenced message that an encoder re
   assertEquals(out.parts().length, 1);
   out.truncate(before);
   assertEquals(out.length, before);
-  assertEquals(out.bytes(), codec.encoder().encode(frames[0]!));
+  assertEquals(concat(...out.parts()), codec.encoder().encode(frames[0]!));
   out.truncate(2);
-  assertEquals(out.bytes(), codec.encoder().encode(frames[0]!).subarray(0, 2));
+  assertEquals(
+    concat(...out.parts()),
+    codec.encoder().encode(frames[0]!).subarray(0, 2),
+  );
   out.truncate(0);
   assertEquals(out.refs!.length, 0);
   assertEquals(out.length, 0);

@@ -305,6 +305,12 @@ export class Connection<In = Uint8Array, Out = In>
       this.#conn.#deadlines?.readWait();
     }
 
+    readHeld(): void {
+      // The wait is this side's (a write of the read buffer, to a peer
+      // that may be slow): the read timeout counts again from the read.
+      this.#conn.#deadlines?.readDone();
+    }
+
     bytesRead(n: number): void {
       // A read's completion starts a task: replies deferred before it are
       // stuck behind an application that stopped taking messages.

@@ -23,6 +23,7 @@ import {
 import { connectionPair, transportPair } from "./testing.ts";
 
 import { stillPending, tcpPair, writeAll } from "./_test_utils.ts";
+import { concat } from "./codec/_test_helpers.ts";
 // ---------------------------------------------------------------------------
 // Helpers
 
@@ -692,4 +693,54 @@ Deno.test("`Connection.readable` copies borrowed messages, so a consumer may kee
   assertEquals(kept, msgs);
   await borrowing.close();
   await a.close();
+});
+
+Deno.test("`Connection` read timeout does not count a read that waits for a relay's write of the read buffer", async () => {
+  const codec = lengthPrefixed();
+  const [ca, sa] = await tcpPair();
+  const [cb, sb] = await tcpPair();
+  const a = new Connection(sa, { codec, readTimeout: 200 });
+  const b = new Connection(sb, { codec });
+  // A relay that waits for b's queue: a's peer sends all the time, and
+  // what keeps a from reading is b's peer, which reads slowly.
+  let failed: Error | null = null;
+  const serving = a.forEach((m) => {
+    if (!b.write(m)) return b.drain();
+  }).catch((err: Error) => {
+    failed ??= err;
+  });
+  const frame = (i: number) => new Uint8Array(60_000).fill(i & 255);
+  let stop = false;
+  let sent = 0;
+  const sending = (async () => {
+    while (!stop) await writeAll(ca, encodeAll(codec, [frame(sent++)]));
+  })().catch(() => {});
+  // 16 KiB every 100 ms for 1.2 s: a write of a's read buffer takes longer
+  // than the read timeout.
+  const parts: Uint8Array[] = [];
+  const slice = new Uint8Array(16384);
+  for (let t = 0; t < 12 && failed === null; t++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const n = await cb.read(slice);
+    if (n === null) break;
+    parts.push(slice.slice(0, n));
+  }
+  stop = true;
+  assertEquals(failed, null);
+  // What arrived is whole frames, in order, then the start of the next.
+  const got = concat(...parts);
+  assertGreater(got.length, 60_004);
+  for (let i = 0, off = 0; off < got.length; i++, off += 60_004) {
+    const want = encodeAll(codec, [frame(i)]);
+    assertEquals(
+      got.subarray(off, off + 60_004),
+      want.subarray(0, got.length - off),
+    );
+  }
+  a.abort();
+  b.abort();
+  ca.close();
+  cb.close();
+  await serving;
+  await sending;
 });

@@ -517,9 +517,12 @@ export class ReadBuffer implements DecodeInput {
     this.#consumedBefore += this.start - from;
     this.#snap = null;
     if (this.#lent === null) {
-      // Pinned memory is a writer's until written: keep() must not fill it.
-      if (this.#pins > 0) this.#retire();
-      this.#lent = this.data;
+      // Pinned memory is a writer's until written: keep() must not fill
+      // it, so the buffer gives it up and keeps into a new array.
+      if (this.#pins > 0) {
+        this.#retire();
+        this.#lent = EMPTY;
+      } else this.#lent = this.data;
     }
     this.data = chunk;
     this.start = from;

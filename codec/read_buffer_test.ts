@@ -219,3 +219,23 @@ Deno.test("`ReadBuffer.space()` offers the array itself when a read may fill all
   assertStrictEquals(rest.buffer, buf.data.buffer);
   assertEquals(rest.byteOffset, buf.data.byteOffset + 3);
 });
+
+Deno.test("`ReadBuffer.keep()` never fills an array a writer holds, and `release()` never gives away the array in use", () => {
+  const buf = new ReadBuffer();
+  read(buf, new Uint8Array(40000).fill(7));
+  const held = buf.take(40000);
+  buf.borrowed(0, held);
+  buf.pin();
+  buf.lend(new Uint8Array(100).fill(9));
+  buf.take(50);
+  buf.keep();
+  assert(buf.data.buffer !== held.buffer);
+  assertEquals(held, new Uint8Array(40000).fill(7));
+  // Released: the held array goes to the spare arrays, and the buffer's
+  // own array is not that one.
+  buf.release(held.buffer);
+  const other = new ReadBuffer();
+  read(other, new Uint8Array(40000).fill(1));
+  assert(other.data.buffer !== buf.data.buffer);
+  assertEquals(buf.bytes, new Uint8Array(50).fill(9));
+});
