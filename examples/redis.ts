@@ -357,7 +357,7 @@ interface Command {
   /** N: exactly N words; -N: at least N. */
   arity: number;
   run: Run;
-  subcommands?: Map<number, Command>;
+  subcommands?: Table;
 }
 
 /**
@@ -693,54 +693,45 @@ function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * A command name's bytes, `d[from..to)`, lower-cased as ASCII, hashed
- * (FNV-1a, to 30 bits: a small integer in V8): tables are looked up by it
- * without making a string of each command's name.
+ * Commands by the length of their name and its first letter (its low five
+ * bits, the same in both cases): `table[length * 32 + (first & 31)]` holds
+ * the few that share them. A name is found by one array load and a
+ * comparison, without making a string of it.
  */
-function hashWord(d: Uint8Array, from: number, to: number): number {
-  let h = 0x811c9dc5;
-  for (let i = from; i < to; i++) {
-    const c = d[i]!;
-    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), 0x01000193);
-  }
-  return h & 0x3fffffff;
-}
+type Table = Command[][];
 
 /** The command (or subcommand) that word `i` of `c` names. */
-function lookup(
-  table: Map<number, Command>,
-  c: RespCommand,
-  i: number,
-): Command | undefined {
+function lookup(table: Table, c: RespCommand, i: number): Command | undefined {
   const d = c.data, from = c.start(i), to = c.end(i);
-  const cmd = table.get(hashWord(d, from, to));
-  if (cmd === undefined || cmd.word.length !== to - from) return undefined;
-  for (let j = from; j < to; j++) {
-    const b = d[j]!;
-    if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== cmd.word[j - from]) {
-      return undefined;
+  const candidates = table[(to - from) * 32 + (d[from]! & 31)];
+  if (candidates === undefined) return undefined;
+  for (const cmd of candidates) {
+    const word = cmd.word;
+    let j = 0;
+    for (; j < word.length; j++) {
+      const b = d[from + j]!;
+      if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== word[j]) break;
     }
+    if (j === word.length) return cmd;
   }
-  return cmd;
+  return undefined;
 }
 
 function table(
   entries: Record<string, [number, Run, Record<string, [number, Run]>?]>,
   parent?: string,
-): Map<number, Command> {
-  const map = new Map<number, Command>();
+): Table {
+  const t: Table = [];
   for (const [name, [arity, run, subs]] of Object.entries(entries)) {
     const full = parent === undefined ? name : `${parent}|${name}`;
     const cmd: Command = { name: full, word: bulk(name), arity, run };
     if (subs) cmd.subcommands = table(subs, name);
-    const hash = hashWord(cmd.word, 0, cmd.word.length);
-    if (map.has(hash)) throw new Error(`Hash clash: ${name}`);
-    map.set(hash, cmd);
+    (t[name.length * 32 + (cmd.word[0]! & 31)] ??= []).push(cmd);
   }
-  return map;
+  return t;
 }
 
-const COMMANDS: Map<number, Command> = table({
+const COMMANDS: Table = table({
   ping: [-1, (_, c) => c.length > 2 ? arity("ping") : c.word(1) ?? "PONG"],
   echo: [2, (_, c) => c.word(1)!],
   get: [2, (s, c) => s.db.get(key(c, 1)) ?? null],
@@ -832,9 +823,11 @@ const COMMANDS: Map<number, Command> = table({
   // No command documentation: redis-cli then shows none.
   command: [-1, () => [], {
     docs: [-2, () => []],
-    count: [2, () => COMMANDS.size],
+    count: [2, () => COMMAND_COUNT],
   }],
 });
+
+const COMMAND_COUNT = COMMANDS.flat().length;
 
 /** The first words of HTTP requests, which Redis hangs up on. */
 const HTTP = table({ post: [-1, () => null], "host:": [-1, () => null] });

@@ -291,6 +291,21 @@ Deno.test("Session refuses unknown commands and subcommands with Redis' texts", 
   );
 });
 
+Deno.test("Session finds a command by its name in any case, and nothing else", () => {
+  const { run } = setup();
+  assertEquals(run("sEt", "k", "v"), "OK");
+  assertEquals(run("GeT", "k"), "v");
+  // Same length and first letter as commands, and a byte past "z" & 31.
+  for (const name of ["GEX", "gett", "ge", "PINX", "\x7et", "G\u00c5T", ""]) {
+    assertEquals(
+      run(name, "k"),
+      `-ERR unknown command '${name}', with args beginning with: 'k' `,
+    );
+  }
+  assertEquals(run("COMMAND", "COUNT"), 27);
+  assertEquals(run("client", "ID"), 1);
+});
+
 Deno.test("Session CONFIG GET matches names and glob patterns, ignoring case", () => {
   const { run } = setup();
   assertEquals(run("CONFIG", "GET", "SAVE"), ["SAVE", ""]);
