@@ -33,6 +33,11 @@ Deno.test("bench/redis_hand_written.ts answers PING, SET, GET and CONFIG GET as 
       cmd("GET", "k\r\n"),
       cmd("set", "e", ""),
       cmd("get", "e"),
+      // Values each side of the longest kept as a string, and every byte.
+      cmd("SET", "64", "\xff\0\x80".repeat(21) + "x"),
+      cmd("GET", "64"),
+      cmd("SET", "65", "\xff\0\x80".repeat(21) + "xy"),
+      cmd("GET", "65"),
       cmd("CONFIG", "GET", "save"),
       cmd("CONFIG", "GET", "appendonly"),
       "PING\n",
