@@ -131,3 +131,36 @@ Deno.test("bench:redis measures every cell and test of the three servers and wri
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("bench:redis --profile profiles each Deno server on every cell", async () => {
+  const child = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--import-map=offline/import_map.json",
+      "-A",
+      "bench/redis_bench.ts",
+      "--profile",
+      "--seconds",
+      "0.02",
+      "--top",
+      "3",
+    ],
+    cwd: decodeURIComponent(new URL("../", import.meta.url).pathname),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(child.stdout);
+  assertEquals(child.code, 0, new TextDecoder().decode(child.stderr));
+  for (const cell of ["50 × 1", "50 × 16", "1 × 1"]) {
+    for (const name of ["examples/redis.ts", "hand-written Deno"]) {
+      assertMatch(
+        stdout,
+        new RegExp(
+          `^${cell}, ${name}: PING_INLINE .*; server CPU [\\d.]+ µs/request\\n(  +\\d+ ns  .+\\n)+  top functions \\(self time\\):\\n(  +\\d+ ns    .+\\n){3}$`,
+          "m",
+        ),
+      );
+    }
+  }
+  assertMatch(stdout, /^ +\d+ ns {2}the server's own code$/m);
+});
