@@ -72,9 +72,10 @@ export type Value = Uint8Array | BulkString;
 
 /**
  * The longest value a server keeps as a {@linkcode BulkString}, in bytes,
- * as Redis keeps strings up to 44 bytes in one allocation: Deno allocates
- * a new `Uint8Array` in about half a microsecond, a string of 64 bytes in
- * about a fifth of that, and longer strings cost more to make and to write.
+ * as Redis keeps strings up to 44 bytes in one allocation. Deno allocates
+ * a new `Uint8Array` in about 0.3 µs whatever its size; a string takes
+ * about 50 ns for 16 bytes and half the array's time for 64, and past some
+ * hundred bytes more than the array (measured with Deno 2.9).
  */
 export const SHORT_VALUE = 64;
 

@@ -302,9 +302,10 @@ export interface RespServerOptions {
    */
   maxCommandLength?: number;
   /**
-   * Lets a command's arguments be views of the connection's read buffer
-   * instead of views of a copy of the command: no allocation, but they are
-   * valid only until the next command is asked for. For a handler that is
+   * Lets a command's words be ranges of the connection's read buffer
+   * instead of a copy of the command, and gives the same
+   * {@linkcode RespCommand} object each time: no allocation, but a command
+   * is valid only until the next one is asked for. For a handler that is
    * done with each command before it takes the next, and copies what it
    * keeps.
    *
