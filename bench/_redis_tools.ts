@@ -213,16 +213,19 @@ export async function startRedisServer(
  * @param file The program, from the repository's root (`examples/redis.ts`).
  * @param args More arguments.
  * @param pin A command prefix, such as `["taskset", "-c", "0"]`.
+ * @param denoFlags More flags of `deno run`, such as `--cpu-prof`.
  */
 export async function startDenoServer(
   file: string,
   args: string[] = [],
   pin: string[] = [],
+  denoFlags: string[] = [],
 ): Promise<RunningServer> {
   const server = new ChildServer(file, [
     ...pin,
     Deno.execPath(),
     "run",
+    ...denoFlags,
     `--import-map=${IMPORT_MAP}`,
     "-N",
     `${ROOT}${file}`,

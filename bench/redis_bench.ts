@@ -12,6 +12,7 @@
  * ```sh
  * deno task bench:redis                       # 3 rounds, about 2 minutes
  * deno task bench:redis --rounds 5 --seconds 2
+ * deno task bench:redis --profile             # where the Deno servers' time goes
  * ```
  *
  * Cells: 50 clients × pipeline 1, 50 × 16, and 1 × 1. Servers are pinned
@@ -23,11 +24,19 @@
  * threads, from `/proc/PID/stat`) over the requests of the run. Results go
  * to `bench/results/redis.md` and `redis.json`.
  *
+ * With `--profile`, each Deno server runs each cell once under
+ * `--cpu-prof` instead (a new process per cell: the profile covers its
+ * life, start-up included), and the samples of its JavaScript thread are
+ * summed per kind of work and per function, in nanoseconds per request,
+ * beside the server's CPU per request over all threads (`bench/profile.ts`
+ * does the same for the echo servers). Nothing is written.
+ *
  * @module
  */
 
 import { parseArgs } from "@std/cli";
 import { pinCores } from "./echo_bench.ts";
+import { summarize } from "./profile.ts";
 import {
   cpuSeconds,
   redisBenchmark,
@@ -76,6 +85,8 @@ bench/results/redis.md and redis.json.
   --servers LIST  which servers (redis,netkit,hand)
   --no-pin        do not pin servers and redis-benchmark to cores
   --out DIR       where the results go (bench/results)
+  --profile       profile the Deno servers instead, one run per cell
+  --top N         functions listed per server and cell with --profile (15)
   --help          this text
 `;
 
@@ -85,12 +96,14 @@ interface Settings {
   servers: Key[];
   pin: boolean;
   out: string;
+  profile: boolean;
+  top: number;
 }
 
 function parse(argv: string[]): Settings | null {
   const args = parseArgs(argv, {
-    string: ["rounds", "seconds", "servers", "out"],
-    boolean: ["help", "pin"],
+    string: ["rounds", "seconds", "servers", "out", "top"],
+    boolean: ["help", "pin", "profile"],
     negatable: ["pin"],
     default: {
       rounds: "3",
@@ -98,6 +111,8 @@ function parse(argv: string[]): Settings | null {
       servers: "redis,netkit,hand",
       pin: true,
       out: `${ROOT}bench/results`,
+      profile: false,
+      top: "15",
     },
     unknown: (arg: string) => {
       throw new RangeError(`Unknown option "${arg}" (see --help)`);
@@ -121,12 +136,20 @@ function parse(argv: string[]): Settings | null {
       `--servers must list some of redis,netkit,hand, received "${args.servers}"`,
     );
   }
+  const top = Number(args.top);
+  if (!Number.isInteger(top) || top < 0) {
+    throw new RangeError(
+      `--top must be an integer of at least 0, received "${args.top}"`,
+    );
+  }
   return {
     rounds,
     seconds,
     servers: servers as Key[],
     pin: Boolean(args.pin),
     out: String(args.out).replace(/\/$/, ""),
+    profile: Boolean(args.profile),
+    top,
   };
 }
 
@@ -194,6 +217,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  if (s.profile) return await profile(s);
   const started = new Date();
   const t0 = performance.now();
   const { pinned, serverPin, clientPin } = await pinCores(s.pin);
@@ -412,6 +436,89 @@ async function main(argv: string[]): Promise<number> {
   console.log(md);
   console.error(`wrote ${s.out}/redis.md and redis.json`);
   return failures.length > 0 ? 1 : 0;
+}
+
+/** Requests per test of a profiled run, for `--seconds 1`. */
+const PROFILE_REQUESTS = [100_000, 1_000_000, 10_000];
+
+/** `--profile`: each Deno server, each cell, under `--cpu-prof`. */
+async function profile(s: Settings): Promise<number> {
+  const { pinned, serverPin, clientPin } = await pinCores(s.pin);
+  const keys = s.servers.filter((k) => k !== "redis");
+  if (keys.length === 0) {
+    console.error("redis_bench: --profile needs netkit or hand in --servers");
+    return 2;
+  }
+  console.log(
+    `redis-benchmark -t ping,set,get${
+      pinned ? ", servers on core 0 and redis-benchmark on core 1" : ""
+    }; the JavaScript thread's samples and the server's CPU, per request:\n`,
+  );
+  const ns = (us: number, n: number) => (us * 1000 / n).toFixed(0).padStart(6);
+  let failed = 0;
+  for (const [ci, cell] of CELLS.entries()) {
+    const requests = Math.max(
+      1000,
+      Math.round(PROFILE_REQUESTS[ci]! * s.seconds),
+    );
+    for (const k of keys) {
+      const dir = await Deno.makeTempDir({ prefix: "netkit-redis-profile-" });
+      try {
+        const server = await startDenoServer(
+          k === "netkit" ? "examples/redis.ts" : "bench/redis_hand_written.ts",
+          [],
+          serverPin,
+          ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+        );
+        let run: Run;
+        try {
+          run = await measure(server, cell, requests, clientPin);
+        } finally {
+          await server.stop();
+        }
+        if (run.failure) throw new Error(run.failure);
+        const file = [...Deno.readDirSync(dir)].find((e) =>
+          e.name.endsWith(".cpuprofile")
+        );
+        if (file === undefined) throw new Error("the server wrote no profile");
+        const sum = summarize(
+          JSON.parse(
+            await Deno.readTextFile(`${dir}/${file.name}`),
+          ) as Parameters<typeof summarize>[0],
+        );
+        const n = requests * TESTS.length;
+        console.log(
+          `${label(cell)}, ${SERVERS[k].name}: ${
+            TESTS.map((t) => `${t} ${rate(run.rps.get(t) ?? null)}`).join(", ")
+          }; server CPU ${
+            run.cpuMicros === null ? "?" : run.cpuMicros.toFixed(2)
+          } µs/request`,
+        );
+        const kinds = [...sum.kinds].filter(([kind]) => kind !== "idle")
+          .sort((x, y) => y[1] - x[1]);
+        for (const [kind, us] of kinds) {
+          console.log(`  ${ns(us, n)} ns  ${kind}`);
+        }
+        if (s.top > 0) console.log("  top functions (self time):");
+        const fns = [...sum.functions].sort((x, y) => y[1] - x[1])
+          .slice(0, s.top);
+        for (const [name, us] of fns) {
+          console.log(`  ${ns(us, n)} ns    ${name}`);
+        }
+      } catch (err) {
+        failed++;
+        console.log(
+          `${label(cell)}, ${SERVERS[k].name}: failed: ${
+            (err as Error).message
+          }`,
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+      console.log();
+    }
+  }
+  return failed > 0 ? 1 : 0;
 }
 
 if (import.meta.main) {

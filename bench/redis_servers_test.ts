@@ -33,6 +33,11 @@ Deno.test("bench/redis_hand_written.ts answers PING, SET, GET and CONFIG GET as 
       cmd("GET", "k\r\n"),
       cmd("set", "e", ""),
       cmd("get", "e"),
+      // Values each side of the longest kept as a string, and every byte.
+      cmd("SET", "64", "\xff\0\x80".repeat(21) + "x"),
+      cmd("GET", "64"),
+      cmd("SET", "65", "\xff\0\x80".repeat(21) + "xy"),
+      cmd("GET", "65"),
       cmd("CONFIG", "GET", "save"),
       cmd("CONFIG", "GET", "appendonly"),
       "PING\n",
@@ -125,4 +130,37 @@ Deno.test("bench:redis measures every cell and test of the three servers and wri
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("bench:redis --profile profiles each Deno server on every cell", async () => {
+  const child = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--import-map=offline/import_map.json",
+      "-A",
+      "bench/redis_bench.ts",
+      "--profile",
+      "--seconds",
+      "0.02",
+      "--top",
+      "3",
+    ],
+    cwd: decodeURIComponent(new URL("../", import.meta.url).pathname),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(child.stdout);
+  assertEquals(child.code, 0, new TextDecoder().decode(child.stderr));
+  for (const cell of ["50 × 1", "50 × 16", "1 × 1"]) {
+    for (const name of ["examples/redis.ts", "hand-written Deno"]) {
+      assertMatch(
+        stdout,
+        new RegExp(
+          `^${cell}, ${name}: PING_INLINE .*; server CPU [\\d.]+ µs/request\\n(  +\\d+ ns  .+\\n)+  top functions \\(self time\\):\\n(  +\\d+ ns    .+\\n){3}$`,
+          "m",
+        ),
+      );
+    }
+  }
+  assertMatch(stdout, /^ +\d+ ns {2}the server's own code$/m);
 });

@@ -38,9 +38,11 @@ import {
 } from "../mod.ts";
 import { integer, runMain, serveUntilSignal, UsageError } from "./_cli.ts";
 import {
+  BulkString,
   latin1,
+  latin1Range,
   parseInteger,
-  type RespCommand,
+  RespCommand,
   RespError,
   RespProtocolError,
   respServer,
@@ -60,6 +62,40 @@ export interface DatabaseOptions {
    * @default {Date.now}
    */
   now?: () => number;
+}
+
+/**
+ * A value as the database keeps it: bytes, or a short value as a byte
+ * string ({@linkcode BulkString}); either is a bulk string reply as it is.
+ */
+export type Value = Uint8Array | BulkString;
+
+/**
+ * The longest value a server keeps as a {@linkcode BulkString}, in bytes,
+ * as Redis keeps strings up to 44 bytes in one allocation. Deno allocates
+ * a new `Uint8Array` in about 0.3 µs whatever its size; a string takes
+ * about 50 ns for 16 bytes and half the array's time for 64, and past some
+ * hundred bytes more than the array (measured with Deno 2.9).
+ */
+export const SHORT_VALUE = 64;
+
+/**
+ * A copy of bytes to keep as a value: a byte string up to
+ * {@linkcode SHORT_VALUE} bytes, bytes past that.
+ *
+ * @param b The bytes.
+ * @param from The first byte.
+ * @param to After the last byte.
+ * @returns The value.
+ */
+export function keepValue(
+  b: Uint8Array,
+  from = 0,
+  to: number = b.length,
+): Value {
+  return to - from <= SHORT_VALUE
+    ? new BulkString(latin1Range(b, from, to))
+    : b.slice(from, to);
 }
 
 /**
@@ -86,7 +122,7 @@ export interface DatabaseOptions {
 export class Database {
   /** The clock, in milliseconds. */
   readonly now: () => number;
-  readonly #values = new Map<string, Uint8Array>();
+  readonly #values = new Map<string, Value>();
   /** When keys expire (ms since the epoch); only keys that do. */
   readonly #expires = new Map<string, number>();
   /** Where the sweep of {@linkcode Database.expireSome} got to. */
@@ -113,7 +149,7 @@ export class Database {
    * @param now The time; the clock is read only for a key that expires.
    * @returns The value, or `undefined`.
    */
-  get(key: string, now?: number): Uint8Array | undefined {
+  get(key: string, now?: number): Value | undefined {
     const value = this.#values.get(key);
     if (value === undefined || this.#expires.size === 0) return value;
     const when = this.#expires.get(key);
@@ -133,7 +169,7 @@ export class Database {
    * @param expires When it expires (ms); `undefined`: never; `"keep"`: as
    * it did.
    */
-  set(key: string, value: Uint8Array, expires?: number | "keep"): void {
+  set(key: string, value: Value, expires?: number | "keep"): void {
     this.#values.set(key, value);
     if (expires === "keep") return;
     if (expires !== undefined) this.#expires.set(key, expires);
@@ -254,6 +290,15 @@ function int64(b: Uint8Array): bigint | undefined {
   return Number.isSafeInteger(n) ? BigInt(n) : BigInt(latin1(b));
 }
 
+/** A value as a 64-bit integer (as Redis' `string2ll` reads it), or `undefined`. */
+function valueInt64(v: Value): bigint | undefined {
+  if (v instanceof Uint8Array) return int64(v);
+  const s = v.text;
+  if (!/^(?:0|-?[1-9][0-9]{0,18})$/.test(s)) return undefined;
+  const n = BigInt(s);
+  return n >= LLONG_MIN && n <= LLONG_MAX ? n : undefined;
+}
+
 /** An integer reply: a number where it is exact, a bigint past that. */
 const int = (n: bigint | number): number | bigint =>
   typeof n === "number"
@@ -262,6 +307,10 @@ const int = (n: bigint | number): number | bigint =>
 
 const ascii = new TextEncoder();
 const bulk = (s: string) => ascii.encode(s);
+
+/** The key that word `i` of a command names. */
+const key = (c: RespCommand, i: number) =>
+  latin1Range(c.data, c.start(i), c.end(i));
 
 // ---------------------------------------------------------------------------
 // Commands
@@ -290,7 +339,16 @@ export const DEFAULT_CONFIG: ReadonlyMap<string, string> = new Map([
   ["save", ""],
 ]);
 
-type Run = (s: Session, a: RespCommand) => RespValue | undefined;
+/**
+ * A command's code. The hot ones read the words they need in place; the
+ * others take every word as a view (see {@linkcode words}).
+ */
+type Run = (s: Session, c: RespCommand) => RespValue | undefined;
+
+/** A command's code that takes its words as views. */
+const words =
+  (run: (s: Session, a: Uint8Array[]) => RespValue | undefined): Run =>
+  (s, c) => run(s, c.words());
 
 interface Command {
   /** The name in errors: `get`, `config|get`. */
@@ -300,7 +358,7 @@ interface Command {
   /** N: exactly N words; -N: at least N. */
   arity: number;
   run: Run;
-  subcommands?: Map<number, Command>;
+  subcommands?: Table;
 }
 
 /**
@@ -309,7 +367,7 @@ interface Command {
  * Redis' `processCommand` does: the unknown command and arity checks, then
  * the command.
  *
- * The arguments may be views of a read buffer that the next read reuses
+ * A command's words may be in a read buffer that the next read reuses
  * (`respServer({ borrow: true })`): what a session keeps (a value, a
  * name), it copies. A reply may be a view of an argument (ECHO's): encode
  * it before taking the next command, as `conn.write()` does.
@@ -317,10 +375,12 @@ interface Command {
  * @example Usage
  * ```ts
  * import { Database, Session } from "./redis.ts";
+ * import { RespCommand } from "./resp.ts";
  * import { assertEquals } from "@std/assert";
  *
  * const session = new Session(new Database());
- * const cmd = (...words: string[]) => session.execute(words.map((w) => new TextEncoder().encode(w)));
+ * const cmd = (...words: string[]) =>
+ *   session.execute(RespCommand.from(words.map((w) => new TextEncoder().encode(w))));
  * assertEquals(cmd("SET", "n", "41"), "OK");
  * assertEquals(cmd("INCR", "n"), 42);
  * assertEquals(cmd("GET", "nope"), null);
@@ -355,42 +415,42 @@ export class Session {
   /**
    * Executes a command.
    *
-   * @param args The command's name and arguments.
+   * @param c The command's name and arguments.
    * @returns The reply, or `undefined` for none (then `closing` is set).
    */
-  execute(args: RespCommand): RespValue | undefined {
-    let cmd = lookup(COMMANDS, args[0]!);
-    if (cmd?.subcommands && args.length > 1) {
-      const sub = lookup(cmd.subcommands, args[1]!);
+  execute(c: RespCommand): RespValue | undefined {
+    let cmd = lookup(COMMANDS, c, 0);
+    if (cmd?.subcommands && c.length > 1) {
+      const sub = lookup(cmd.subcommands, c, 1);
       if (sub === undefined) {
         return err(oneLine(
-          `unknown subcommand '${cstr(args[1]!, 128)}'. Try ${
-            cstr(args[0]!).replace(/[a-z]+/g, (w) => w.toUpperCase())
+          `unknown subcommand '${cstr(c.word(1)!, 128)}'. Try ${
+            cstr(c.word(0)!).replace(/[a-z]+/g, (w) => w.toUpperCase())
           } HELP.`,
         ));
       }
       cmd = sub;
     }
     if (cmd === undefined) {
-      if (lookup(HTTP, args[0]!)) {
+      if (lookup(HTTP, c, 0)) {
         this.closing = true; // Redis' guard against HTTP requests
         return undefined;
       }
       let rest = "";
-      for (let i = 1; i < args.length && rest.length < 128; i++) {
-        rest += `'${cstr(args[i]!, 128 - rest.length)}' `;
+      for (let i = 1; i < c.length && rest.length < 128; i++) {
+        rest += `'${cstr(c.word(i)!, 128 - rest.length)}' `;
       }
       return err(oneLine(
         `unknown command '${
-          cstr(args[0]!, 128)
+          cstr(c.word(0)!, 128)
         }', with args beginning with: ${rest}`,
       ));
     }
-    const n = args.length;
+    const n = c.length;
     if (cmd.arity > 0 ? n !== cmd.arity : n < -cmd.arity) {
       return arity(cmd.name);
     }
-    return cmd.run(this, args);
+    return cmd.run(this, c);
   }
 
   /** What CONFIG GET reports for a name. */
@@ -404,13 +464,17 @@ export class Session {
   }
 }
 
-const key = latin1;
-
 const NX = 1, XX = 2, GET = 4, KEEPTTL = 8, EX = 16, PX = 32, EXAT = 64;
 const PXAT = 128;
 
 /** SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL] */
-function set(s: Session, a: RespCommand): RespValue {
+function set(s: Session, c: RespCommand): RespValue {
+  if (c.length === 3) {
+    // Without options: no views of the words.
+    s.db.set(key(c, 1), keepValue(c.data, c.start(2), c.end(2)));
+    return OK;
+  }
+  const a = c.words();
   let flags = 0, expire: Uint8Array | undefined;
   for (let j = 3; j < a.length; j++) {
     const opt = word(a[j]!), next = a[j + 1];
@@ -445,19 +509,19 @@ function set(s: Session, a: RespCommand): RespValue {
     if (t > LLONG_MAX) return invalidExpire("set");
     when = Number(t);
   }
-  const k = key(a[1]!);
+  const k = key(c, 1);
   const old = flags & (NX | XX | GET) ? s.db.get(k) : undefined;
   if ((flags & NX && old !== undefined) || (flags & XX && old === undefined)) {
     return flags & GET ? old ?? null : null;
   }
-  s.db.set(k, a[2]!.slice(), flags & KEEPTTL ? "keep" : when);
+  s.db.set(k, keepValue(a[2]!), flags & KEEPTTL ? "keep" : when);
   return flags & GET ? old ?? null : OK;
 }
 
 /** INCR, DECR, INCRBY, DECRBY: a 64-bit integer, keeping its expiry. */
 function incrBy(s: Session, k: string, by: bigint): RespValue {
   const old = s.db.get(k);
-  const v = old === undefined ? 0n : int64(old);
+  const v = old === undefined ? 0n : valueInt64(old);
   if (v === undefined) return NOT_INTEGER;
   if (
     (by < 0n && v < 0n && by < LLONG_MIN - v) ||
@@ -465,13 +529,13 @@ function incrBy(s: Session, k: string, by: bigint): RespValue {
   ) {
     return err("increment or decrement would overflow");
   }
-  s.db.set(k, bulk(String(v + by)), "keep");
+  s.db.set(k, new BulkString(String(v + by)), "keep");
   return int(v + by);
 }
 
 /** EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT] */
 function expire(name: string, seconds: boolean, relative: boolean): Run {
-  return (s, a) => {
+  return words((s, a) => {
     const now = s.db.now();
     let nx = false, xx = false, gt = false, lt = false;
     for (let j = 3; j < a.length; j++) {
@@ -501,7 +565,7 @@ function expire(name: string, seconds: boolean, relative: boolean): Run {
     const base = relative ? BigInt(now) : 0n;
     if (when > LLONG_MAX - base) return invalidExpire(name);
     when += base;
-    const k = key(a[1]!);
+    const k = latin1(a[1]!);
     if (s.db.get(k, now) === undefined) return 0;
     const current = s.db.expiresAt(k);
     if (
@@ -514,14 +578,14 @@ function expire(name: string, seconds: boolean, relative: boolean): Run {
     if (when <= now) s.db.delete(k, now);
     else s.db.expire(k, Number(when));
     return 1;
-  };
+  });
 }
 
 /** TTL and PTTL. */
 function ttl(ms: boolean): Run {
-  return (s, a) => {
+  return (s, c) => {
     const now = s.db.now();
-    const k = key(a[1]!);
+    const k = key(c, 1);
     if (s.db.get(k, now) === undefined) return -2;
     const when = s.db.expiresAt(k);
     if (when === undefined) return -1;
@@ -531,7 +595,7 @@ function ttl(ms: boolean): Run {
 }
 
 /** HELLO [protover [AUTH username password] [SETNAME clientname]] */
-function hello(s: Session, a: RespCommand): RespValue {
+function hello(s: Session, a: Uint8Array[]): RespValue {
   if (a.length >= 2) {
     const version = int64(a[1]!);
     if (version === undefined) {
@@ -585,7 +649,7 @@ function setName(s: Session, name: Uint8Array): RespError | undefined {
 }
 
 /** CONFIG GET parameter [parameter ...], with glob patterns. */
-function configGet(s: Session, a: RespCommand): RespValue {
+function configGet(s: Session, a: Uint8Array[]): RespValue {
   const found = new Map<string, string>(); // name as replied → canonical
   for (let i = 2; i < a.length; i++) {
     const pattern = cstr(a[i]!);
@@ -630,97 +694,104 @@ function globToRegExp(glob: string): RegExp {
 }
 
 /**
- * A command name's bytes, lower-cased as ASCII, hashed (FNV-1a): tables
- * are looked up by it without making a string of each command's name.
+ * Commands by the length of their name and its first letter (its low five
+ * bits, the same in both cases): `table[length * 32 + (first & 31)]` holds
+ * the few that share them. A name is found by one array load and a
+ * comparison, without making a string of it.
  */
-function hashWord(b: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), 0x01000193);
-  }
-  return h;
-}
+type Table = Command[][];
 
-function lookup(
-  table: Map<number, Command>,
-  b: Uint8Array,
-): Command | undefined {
-  const cmd = table.get(hashWord(b));
-  if (cmd === undefined || cmd.word.length !== b.length) return undefined;
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== cmd.word[i]) {
-      return undefined;
+/** The command (or subcommand) that word `i` of `c` names. */
+function lookup(table: Table, c: RespCommand, i: number): Command | undefined {
+  const d = c.data, from = c.start(i), to = c.end(i);
+  const candidates = table[(to - from) * 32 + (d[from]! & 31)];
+  if (candidates === undefined) return undefined;
+  for (const cmd of candidates) {
+    const word = cmd.word;
+    let j = 0;
+    for (; j < word.length; j++) {
+      const b = d[from + j]!;
+      if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== word[j]) break;
     }
+    if (j === word.length) return cmd;
   }
-  return cmd;
+  return undefined;
 }
 
 function table(
   entries: Record<string, [number, Run, Record<string, [number, Run]>?]>,
   parent?: string,
-): Map<number, Command> {
-  const map = new Map<number, Command>();
+): Table {
+  const t: Table = [];
   for (const [name, [arity, run, subs]] of Object.entries(entries)) {
     const full = parent === undefined ? name : `${parent}|${name}`;
     const cmd: Command = { name: full, word: bulk(name), arity, run };
     if (subs) cmd.subcommands = table(subs, name);
-    if (map.has(hashWord(cmd.word))) throw new Error(`Hash clash: ${name}`);
-    map.set(hashWord(cmd.word), cmd);
+    (t[name.length * 32 + (cmd.word[0]! & 31)] ??= []).push(cmd);
   }
-  return map;
+  return t;
 }
 
-const COMMANDS: Map<number, Command> = table({
-  ping: [-1, (_, a) => a.length > 2 ? arity("ping") : a[1] ?? "PONG"],
-  echo: [2, (_, a) => a[1]!],
-  get: [2, (s, a) => s.db.get(key(a[1]!)) ?? null],
+const COMMANDS: Table = table({
+  ping: [-1, (_, c) => c.length > 2 ? arity("ping") : c.word(1) ?? "PONG"],
+  echo: [2, (_, c) => c.word(1)!],
+  get: [2, (s, c) => s.db.get(key(c, 1)) ?? null],
   set: [-3, set],
   del: [
     -2,
-    (s, a) => a.slice(1).filter((k) => s.db.delete(key(k))).length,
+    words((s, a) => a.slice(1).filter((k) => s.db.delete(latin1(k))).length),
   ],
   exists: [
     -2,
-    (s, a) => a.slice(1).filter((k) => s.db.get(key(k)) !== undefined).length,
+    words((s, a) =>
+      a.slice(1).filter((k) => s.db.get(latin1(k)) !== undefined).length
+    ),
   ],
-  incr: [2, (s, a) => incrBy(s, key(a[1]!), 1n)],
-  decr: [2, (s, a) => incrBy(s, key(a[1]!), -1n)],
-  incrby: [3, (s, a) => {
-    const by = int64(a[2]!);
-    return by === undefined ? NOT_INTEGER : incrBy(s, key(a[1]!), by);
-  }],
-  decrby: [3, (s, a) => {
-    const by = int64(a[2]!);
-    if (by === undefined) return NOT_INTEGER;
-    if (by === LLONG_MIN) return err("decrement would overflow");
-    return incrBy(s, key(a[1]!), -by);
-  }],
+  incr: [2, (s, c) => incrBy(s, key(c, 1), 1n)],
+  decr: [2, (s, c) => incrBy(s, key(c, 1), -1n)],
+  incrby: [
+    3,
+    words((s, a) => {
+      const by = int64(a[2]!);
+      return by === undefined ? NOT_INTEGER : incrBy(s, latin1(a[1]!), by);
+    }),
+  ],
+  decrby: [
+    3,
+    words((s, a) => {
+      const by = int64(a[2]!);
+      if (by === undefined) return NOT_INTEGER;
+      if (by === LLONG_MIN) return err("decrement would overflow");
+      return incrBy(s, latin1(a[1]!), -by);
+    }),
+  ],
   mget: [
     -2,
-    (s, a) => a.slice(1).map((k) => s.db.get(key(k)) ?? null),
+    words((s, a) => a.slice(1).map((k) => s.db.get(latin1(k)) ?? null)),
   ],
-  mset: [-3, (s, a) => {
-    if (a.length % 2 === 0) return arity("mset");
-    for (let j = 1; j < a.length; j += 2) {
-      s.db.set(key(a[j]!), a[j + 1]!.slice());
-    }
-    return OK;
-  }],
+  mset: [
+    -3,
+    words((s, a) => {
+      if (a.length % 2 === 0) return arity("mset");
+      for (let j = 1; j < a.length; j += 2) {
+        s.db.set(latin1(a[j]!), keepValue(a[j + 1]!));
+      }
+      return OK;
+    }),
+  ],
   expire: [-3, expire("expire", true, true)],
   pexpire: [-3, expire("pexpire", false, true)],
   expireat: [-3, expire("expireat", true, false)],
   pexpireat: [-3, expire("pexpireat", false, false)],
   ttl: [2, ttl(false)],
   pttl: [2, ttl(true)],
-  persist: [2, (s, a) => {
-    const k = key(a[1]!);
+  persist: [2, (s, c) => {
+    const k = key(c, 1);
     return s.db.get(k) !== undefined && s.db.expire(k, undefined) ? 1 : 0;
   }],
   dbsize: [1, (s) => s.db.size],
-  select: [2, (_, a) => {
-    const id = int64(a[1]!);
+  select: [2, (_, c) => {
+    const id = int64(c.word(1)!);
     if (id === undefined) return NOT_INTEGER;
     if (id < -2147483648n || id > 2147483647n) {
       return err(
@@ -729,10 +800,10 @@ const COMMANDS: Map<number, Command> = table({
     }
     return id === 0n ? OK : err("DB index is out of range");
   }],
-  flushall: [-1, (s, a) => {
-    const mode = a.length === 2 ? word(a[1]!) : "";
+  flushall: [-1, (s, c) => {
+    const mode = c.length === 2 ? word(c.word(1)!) : "";
     if (
-      a.length > 2 || (a.length === 2 && mode !== "sync" && mode !== "async")
+      c.length > 2 || (c.length === 2 && mode !== "sync" && mode !== "async")
     ) {
       return SYNTAX;
     }
@@ -743,19 +814,21 @@ const COMMANDS: Map<number, Command> = table({
     s.closing = true;
     return OK;
   }],
-  hello: [-1, hello],
+  hello: [-1, words(hello)],
   client: [-2, () => arity("client"), {
-    setname: [3, (s, a) => setName(s, a[2]!) ?? OK],
+    setname: [3, (s, c) => setName(s, c.word(2)!) ?? OK],
     getname: [2, (s) => s.name],
     id: [2, (s) => s.id],
   }],
-  config: [-2, () => arity("config"), { get: [-3, configGet] }],
+  config: [-2, () => arity("config"), { get: [-3, words(configGet)] }],
   // No command documentation: redis-cli then shows none.
   command: [-1, () => [], {
     docs: [-2, () => []],
-    count: [2, () => COMMANDS.size],
+    count: [2, () => COMMAND_COUNT],
   }],
 });
+
+const COMMAND_COUNT = COMMANDS.flat().length;
 
 /** The first words of HTTP requests, which Redis hangs up on. */
 const HTTP = table({ post: [-1, () => null], "host:": [-1, () => null] });

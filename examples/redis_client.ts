@@ -25,7 +25,13 @@ import {
   DecodeError,
 } from "../mod.ts";
 import { integer, runMain, UsageError } from "./_cli.ts";
-import { type RespArg, respClient, RespError, type RespValue } from "./resp.ts";
+import {
+  BulkString,
+  type RespArg,
+  respClient,
+  RespError,
+  type RespValue,
+} from "./resp.ts";
 
 export { RespError };
 export type { RespArg, RespValue };
@@ -197,6 +203,9 @@ export function formatReply(reply: RespValue, prefix = ""): string {
   }
   if (reply === null) return "(nil)\n";
   if (reply instanceof Uint8Array) return `${quote(reply)}\n`;
+  if (reply instanceof BulkString) {
+    return `${quote(Uint8Array.from(reply.text, (c) => c.charCodeAt(0)))}\n`;
+  }
   if (reply.length === 0) return "(empty array)\n";
   const width = String(reply.length).length;
   const inner = prefix + " ".repeat(width + 2);

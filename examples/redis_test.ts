@@ -6,13 +6,20 @@
 
 import { assertEquals, assertInstanceOf } from "@std/assert";
 import { Database, REDIS_VERSION, Session } from "./redis.ts";
-import { latin1, RespError, type RespValue } from "./resp.ts";
+import {
+  BulkString,
+  latin1,
+  RespCommand,
+  RespError,
+  type RespValue,
+} from "./resp.ts";
 
 const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 /** Replies as plain data: bulk strings as text, errors as `-text`. */
 function plain(v: RespValue | undefined): unknown {
   if (v instanceof Uint8Array) return latin1(v);
+  if (v instanceof BulkString) return v.text;
   if (v instanceof RespError) return `-${v.message}`;
   if (Array.isArray(v)) return v.map(plain);
   return v;
@@ -23,7 +30,8 @@ function setup(id = 1) {
   const clock = { now: 1_700_000_000_000 };
   const db = new Database({ now: () => clock.now });
   const session = new Session(db, { id });
-  const run = (...words: string[]) => plain(session.execute(words.map(bytes)));
+  const run = (...words: string[]) =>
+    plain(session.execute(RespCommand.from(words.map(bytes))));
   return { clock, db, session, run };
 }
 
@@ -186,7 +194,8 @@ Deno.test("Session INCRBY and DECRBY stay within 64 bits, and refuse what is not
 
 Deno.test("Session keys are bytes: keys that differ in any byte are different keys", () => {
   const { session } = setup();
-  const run = (...args: Uint8Array[]) => plain(session.execute(args));
+  const run = (...args: Uint8Array[]) =>
+    plain(session.execute(RespCommand.from(args)));
   const set = bytes("SET"), get = bytes("GET");
   run(set, new Uint8Array([0xff]), bytes("a"));
   run(set, new Uint8Array([0xfe]), bytes("b"));
@@ -200,7 +209,8 @@ Deno.test("Session keys are bytes: keys that differ in any byte are different ke
 Deno.test("Session per connection: HELLO and CLIENT report its id and name", () => {
   const { db } = setup();
   const a = new Session(db, { id: 7 }), b = new Session(db, { id: 8 });
-  const run = (s: Session, ...w: string[]) => plain(s.execute(w.map(bytes)));
+  const run = (s: Session, ...w: string[]) =>
+    plain(s.execute(RespCommand.from(w.map(bytes))));
   assertEquals(run(a, "HELLO", "2", "SETNAME", "alice"), [
     "server",
     "redis",
@@ -232,11 +242,17 @@ Deno.test("Session closes on QUIT after its reply, and without one on an HTTP re
   assertEquals(quit.session.closing, true);
   for (const first of ["POST", "Host:", "host:"]) {
     const http = setup();
-    assertEquals(http.session.execute([bytes(first), bytes("/")]), undefined);
+    assertEquals(
+      http.session.execute(RespCommand.from([bytes(first), bytes("/")])),
+      undefined,
+    );
     assertEquals(http.session.closing, true);
   }
   const get = setup();
-  assertInstanceOf(get.session.execute([bytes("GET")]), RespError);
+  assertInstanceOf(
+    get.session.execute(RespCommand.from([bytes("GET")])),
+    RespError,
+  );
   assertEquals(get.session.closing, false);
 });
 
@@ -273,6 +289,21 @@ Deno.test("Session refuses unknown commands and subcommands with Redis' texts", 
     run("SELECT", "2147483648"),
     "-ERR value is out of range, value must between -2147483648 and 2147483647",
   );
+});
+
+Deno.test("Session finds a command by its name in any case, and nothing else", () => {
+  const { run } = setup();
+  assertEquals(run("sEt", "k", "v"), "OK");
+  assertEquals(run("GeT", "k"), "v");
+  // Same length and first letter as commands, and a byte past "z" & 31.
+  for (const name of ["GEX", "gett", "ge", "PINX", "\x7et", "G\u00c5T", ""]) {
+    assertEquals(
+      run(name, "k"),
+      `-ERR unknown command '${name}', with args beginning with: 'k' `,
+    );
+  }
+  assertEquals(run("COMMAND", "COUNT"), 27);
+  assertEquals(run("client", "ID"), 1);
 });
 
 Deno.test("Session CONFIG GET matches names and glob patterns, ignoring case", () => {
@@ -316,10 +347,9 @@ Deno.test("Database.expireSome() deletes expired keys a few at a time, unseen", 
 Deno.test("Session copies what it keeps: arguments may be views of a buffer read into again", () => {
   const { session, run } = setup();
   const wire = bytes("SETkv1MSETk2v2CLIENTSETNAMEn1");
-  const at = (from: number, to: number) => wire.subarray(from, to);
-  session.execute([at(0, 3), at(3, 4), at(4, 6)]);
-  session.execute([at(6, 10), at(10, 12), at(12, 14)]);
-  session.execute([at(14, 20), at(20, 27), at(27, 29)]);
+  session.execute(new RespCommand(wire, [0, 3, 3, 4, 4, 6]));
+  session.execute(new RespCommand(wire, [6, 10, 10, 12, 12, 14]));
+  session.execute(new RespCommand(wire, [14, 20, 20, 27, 27, 29]));
   wire.fill(0x3f); // the next read
   assertEquals(run("MGET", "k", "k2"), ["v1", "v2"]);
   assertEquals(run("CLIENT", "GETNAME"), "n1");

@@ -57,21 +57,186 @@ import { DecodeError, FrameTooLargeError } from "../mod.ts";
 /**
  * A RESP2 value. Simple strings and error messages are byte strings: one
  * character per byte (Latin-1), so that any reply, whatever its bytes,
- * round-trips exactly. Integers are numbers, or bigints past
- * `Number.MAX_SAFE_INTEGER`. Both nils (`$-1` and `*-1`) are `null`, as
- * redis-py and ioredis give them.
+ * round-trips exactly. A bulk string is bytes, or a
+ * {@linkcode BulkString} (a byte string, how a server keeps short values).
+ * Integers are numbers, or bigints past `Number.MAX_SAFE_INTEGER`. Both
+ * nils (`$-1` and `*-1`) are `null`, as redis-py and ioredis give them.
  */
 export type RespValue =
   | string
   | number
   | bigint
   | Uint8Array
+  | BulkString
   | null
   | RespError
   | RespValue[];
 
-/** A command as the server decodes it: its name and arguments, as bytes. */
-export type RespCommand = Uint8Array[];
+/**
+ * A bulk string held as a byte string (one character per byte) instead of
+ * bytes. Deno allocates a new `Uint8Array` in about half a microsecond,
+ * and a short string in a few tens of nanoseconds: a server keeps short
+ * values this way, and replies with them as they are. The client never
+ * decodes one (it gives bytes).
+ *
+ * @example Usage
+ * ```ts
+ * import { BulkString, respServer } from "./resp.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const wire = respServer().encoder().encode(new BulkString("hi"));
+ * assertEquals(new TextDecoder().decode(wire), "$2\r\nhi\r\n");
+ * ```
+ */
+export class BulkString {
+  /** The bytes, one character each (every code below 256). */
+  readonly text: string;
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param text The bytes, one character each.
+   */
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /** How many bytes. */
+  get length(): number {
+    return this.text.length;
+  }
+}
+
+/** Points a command at other words (see the static block of RespCommand). */
+let refill: (cmd: RespCommand, data: Uint8Array, length: number) => void;
+
+/**
+ * A command as the server decodes it: its words (the name, then the
+ * arguments) as ranges of one array of bytes, `data`. Decoding a command
+ * makes no view per word: {@linkcode RespCommand.word} makes one when
+ * asked, and a server reads the words it runs on in place.
+ *
+ * With `respServer({ borrow: true })`, the decoder gives the same command
+ * object each time, pointed at the words of the new command in the read
+ * buffer: a command is valid until the next one is asked for.
+ *
+ * @example Usage
+ * ```ts
+ * import { latin1, latin1Range, RespCommand } from "./resp.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const cmd = RespCommand.from([new TextEncoder().encode("GET"), new TextEncoder().encode("k")]);
+ * assertEquals(cmd.length, 2);
+ * assertEquals(latin1Range(cmd.data, cmd.start(1), cmd.end(1)), "k");
+ * assertEquals(cmd.words().map(latin1), ["GET", "k"]);
+ * ```
+ */
+export class RespCommand {
+  #data: Uint8Array;
+  #length: number;
+  /**
+   * Where each word starts in `data`, and where it ends: `[start, end,
+   * ...]`; entries past the first `2 * length` mean nothing.
+   */
+  readonly #spans: number[];
+
+  static {
+    // The decoder that borrows points its one command at each command.
+    refill = (cmd, data, length) => {
+      cmd.#data = data;
+      cmd.#length = length;
+    };
+  }
+
+  /**
+   * Constructs a new instance.
+   *
+   * @param data The bytes the words are in.
+   * @param spans Where each word starts and ends: `[start, end, ...]`.
+   * @param length How many words: the first `2 * length` entries of
+   * `spans`.
+   */
+  constructor(data: Uint8Array, spans: number[], length = spans.length >> 1) {
+    this.#data = data;
+    this.#spans = spans;
+    this.#length = length;
+  }
+
+  /**
+   * The bytes the words are in: a copy of the command, or with
+   * `respServer({ borrow: true })` the read buffer's own array.
+   */
+  get data(): Uint8Array {
+    return this.#data;
+  }
+
+  /** How many words, the name included. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /**
+   * Makes a command of words, copied into one array.
+   *
+   * @param words The name and the arguments.
+   * @returns The command.
+   */
+  static from(words: readonly Uint8Array[]): RespCommand {
+    let total = 0;
+    for (const w of words) total += w.length;
+    const data = new Uint8Array(total);
+    const spans: number[] = [];
+    let at = 0;
+    for (const w of words) {
+      data.set(w, at);
+      spans.push(at, at += w.length);
+    }
+    return new RespCommand(data, spans);
+  }
+
+  /**
+   * Where word `i` starts in `data`.
+   *
+   * @param i The word: 0 is the name.
+   * @returns Its first byte's index.
+   */
+  start(i: number): number {
+    return this.#spans[2 * i]!;
+  }
+
+  /**
+   * Where word `i` ends in `data`.
+   *
+   * @param i The word: 0 is the name.
+   * @returns The index after its last byte.
+   */
+  end(i: number): number {
+    return this.#spans[2 * i + 1]!;
+  }
+
+  /**
+   * Word `i`, as a view of `data`.
+   *
+   * @param i The word: 0 is the name.
+   * @returns The view, or `undefined` past the last word.
+   */
+  word(i: number): Uint8Array | undefined {
+    return i < this.#length
+      ? this.#data.subarray(this.#spans[2 * i]!, this.#spans[2 * i + 1]!)
+      : undefined;
+  }
+
+  /**
+   * Every word, as views of `data`.
+   *
+   * @returns The name, then the arguments.
+   */
+  words(): Uint8Array[] {
+    const words = new Array<Uint8Array>(this.length);
+    for (let i = 0; i < words.length; i++) words[i] = this.word(i)!;
+    return words;
+  }
+}
 
 /** An argument as the client encodes it: strings go out as UTF-8. */
 export type RespArg = string | Uint8Array | number | bigint;
@@ -137,9 +302,10 @@ export interface RespServerOptions {
    */
   maxCommandLength?: number;
   /**
-   * Lets a command's arguments be views of the connection's read buffer
-   * instead of views of a copy of the command: no allocation, but they are
-   * valid only until the next command is asked for. For a handler that is
+   * Lets a command's words be ranges of the connection's read buffer
+   * instead of a copy of the command, and gives the same
+   * {@linkcode RespCommand} object each time: no allocation, but a command
+   * is valid only until the next one is asked for. For a handler that is
    * done with each command before it takes the next, and copies what it
    * keeps.
    *
@@ -218,7 +384,7 @@ export function parseInteger(d: Uint8Array, from: number, to: number): number {
       if (diff < 0) break;
     }
   }
-  if (digits > 15) v = Number(latin1(d.subarray(first, to))); // rounded once
+  if (digits > 15) v = Number(latin1Range(d, first, to)); // rounded once
   return neg ? -v : v;
 }
 
@@ -229,15 +395,42 @@ export function parseInteger(d: Uint8Array, from: number, to: number): number {
  * @returns The string.
  */
 export function latin1(b: Uint8Array): string {
+  return latin1Range(b, 0, b.length);
+}
+
+/**
+ * Decodes `d[from..to)` as a byte string: one character per byte.
+ *
+ * @param d The bytes.
+ * @param from The first byte.
+ * @param to After the last byte.
+ * @returns The string.
+ */
+export function latin1Range(d: Uint8Array, from: number, to: number): string {
+  const n = to - from;
+  if (n < SHORT_CODES.length) {
+    // Keys and short values: one call, so the string is flat (a string
+    // made by `+` is a pair of strings past 12 characters, which a Map
+    // lookup must copy first), from an array kept for each length.
+    const codes = SHORT_CODES[n]!;
+    for (let i = 0; i < n; i++) codes[i] = d[from + i]!;
+    return String.fromCharCode.apply(null, codes);
+  }
   // fromCharCode.apply is much faster on an array than on a typed array.
   let s = "";
-  for (let at = 0; at < b.length; at += 4096) {
-    const codes = new Array<number>(Math.min(4096, b.length - at));
-    for (let i = 0; i < codes.length; i++) codes[i] = b[at + i]!;
+  for (let i = from; i < to; i += 4096) {
+    const codes = new Array<number>(Math.min(4096, to - i));
+    for (let j = 0; j < codes.length; j++) codes[j] = d[i + j]!;
     s += String.fromCharCode.apply(null, codes);
   }
   return s;
 }
+
+/** An array of character codes for each length up to 64, reused. */
+const SHORT_CODES: number[][] = Array.from(
+  { length: 65 },
+  (_, n) => new Array<number>(n).fill(0),
+);
 
 // ---------------------------------------------------------------------------
 // Commands: what a server decodes
@@ -267,12 +460,19 @@ class CommandDecoder implements Decoder<RespCommand> {
   #argc = -1;
   /** Bytes of the command in progress scanned (from `input.start`). */
   #scanned = 0;
-  /** Where each argument scanned starts (from `input.start`), and its length. */
+  /**
+   * Where each argument scanned starts and ends (from `input.start`): the
+   * command's, handed to it when it is whole.
+   */
   #spans: number[] = [];
   /** How many arguments `#spans` holds. */
   #count = 0;
   #failed = false;
   readonly #borrow: boolean;
+  /** Where the line `#quickLength()` read ends: its CR. */
+  #cr = 0;
+  /** With borrow: the one command, whose words are in `#spans`. */
+  #command: RespCommand | null = null;
 
   constructor(
     maxBulk: number,
@@ -307,13 +507,16 @@ class CommandDecoder implements Decoder<RespCommand> {
       const d = input.data, s = input.start;
       if (input.length === 0) return input.needMore();
       if (d[s] !== STAR) {
-        const words = inlineCommand(input, this.#borrow);
-        if (words === NEED_MORE || words.length > 0) return words;
+        const cmd = this.#inline(input);
+        if (cmd === NEED_MORE || cmd.length > 0) return cmd;
         continue; // an empty line: nothing to do
       }
-      const cr = lineEnd(input, s, "mbulk count");
-      if (cr < 0) return input.needMore();
-      const argc = parseInteger(d, s + 1, cr);
+      let argc = this.#quickLength(d, s + 1, input.end), cr = this.#cr;
+      if (argc < 0) {
+        cr = lineEnd(input, s, "mbulk count");
+        if (cr < 0) return input.needMore();
+        argc = parseInteger(d, s + 1, cr);
+      }
       if (!(argc <= this.#maxArgs)) {
         throw fail(input, "invalid multibulk length");
       }
@@ -324,15 +527,19 @@ class CommandDecoder implements Decoder<RespCommand> {
     const spans = this.#spans;
     while (this.#count < this.#argc) {
       const at = s + this.#scanned;
-      const cr = lineEnd(input, at, "bulk count");
-      if (cr < 0) return input.needMore();
-      if (d[at] !== DOLLAR) {
-        const c = d[at] === CR || d[at] === LF
-          ? " "
-          : latin1(d.subarray(at, at + 1));
-        throw fail(input, `expected '$', got '${c}'`);
+      let len = d[at] === DOLLAR ? this.#quickLength(d, at + 1, e) : -1;
+      let cr = this.#cr;
+      if (len < 0) {
+        cr = lineEnd(input, at, "bulk count");
+        if (cr < 0) return input.needMore();
+        if (d[at] !== DOLLAR) {
+          const c = d[at] === CR || d[at] === LF
+            ? " "
+            : latin1Range(d, at, at + 1);
+          throw fail(input, `expected '$', got '${c}'`);
+        }
+        len = parseInteger(d, at + 1, cr);
       }
-      const len = parseInteger(d, at + 1, cr);
       if (!(len >= 0 && len <= this.#maxBulk)) {
         throw fail(input, "invalid bulk length");
       }
@@ -340,21 +547,75 @@ class CommandDecoder implements Decoder<RespCommand> {
       const need = cr + 2 + len + 2 - s;
       if (need > e - s) return input.needMore(Math.min(need, e - s + HINT));
       spans[2 * this.#count] = cr + 2 - s;
-      spans[2 * this.#count++ + 1] = len;
+      spans[2 * this.#count++ + 1] = cr + 2 + len - s;
       this.#scanned = need;
     }
-    // The arguments: views of the read buffer (borrow), or of one copy of
-    // the command.
-    const frame = this.#borrow ? d : input.copy(this.#scanned);
-    const base = this.#borrow ? s : 0;
-    const args: RespCommand = new Array(this.#argc);
-    for (let i = 0; i < args.length; i++) {
-      const at = base + spans[2 * i]!;
-      args[i] = frame.subarray(at, at + spans[2 * i + 1]!);
+    // The words: ranges of the read buffer (borrow), or of one copy of the
+    // command.
+    const n = this.#count;
+    if (this.#borrow) {
+      for (let i = 0; i < 2 * n; i++) spans[i] = spans[i]! + s;
+      input.skip(this.#scanned);
+      this.#reset();
+      return this.#lend(d, n);
     }
-    if (this.#borrow) input.skip(this.#scanned);
+    const data = input.copy(this.#scanned);
+    this.#spans = []; // the command keeps this one
     this.#reset();
-    return args;
+    return new RespCommand(data, spans, n);
+  }
+
+  /** The one command of a decoder that borrows, pointed at new words. */
+  #lend(data: Uint8Array, length: number): RespCommand {
+    const cmd = this.#command ??= new RespCommand(data, this.#spans, length);
+    refill(cmd, data, length);
+    return cmd;
+  }
+
+  /** An inline command: the words of a line ending in LF (or CR LF). */
+  #inline(input: DecodeInput): RespCommand | NeedMore {
+    const d = input.data, s = input.start, e = input.end;
+    let lf = s;
+    while (lf < e && d[lf] !== LF && d[lf] !== 0) lf++;
+    if (lf === e || d[lf] === 0) {
+      if (e - s > INLINE_MAX) throw fail(input, "too big inline request");
+      return input.needMore();
+    }
+    const end = lf > s && d[lf - 1] === CR ? lf - 1 : lf;
+    let cmd: RespCommand;
+    if (this.#borrow) {
+      // The words are ranges of the read buffer.
+      const n = splitPlain(d, s, end, this.#spans);
+      cmd = n >= 0 ? this.#lend(d, n) : quoted(input, d, s, end);
+    } else {
+      // The words are ranges of a copy of the line.
+      const line = d.slice(s, end), spans: number[] = [];
+      const n = splitPlain(line, 0, line.length, spans);
+      cmd = n >= 0
+        ? new RespCommand(line, spans, n)
+        : quoted(input, line, 0, line.length);
+    }
+    input.skip(lf + 1 - s);
+    return cmd;
+  }
+
+  /**
+   * The number of a `*N` or `$N` line, `N` starting at `at`, in the common
+   * case: up to nine digits without a leading zero, then CR and a byte
+   * after it (`#cr` is then the CR's index); -1 for any other line, which
+   * the caller reads as Redis does (its end, then `parseInteger()`).
+   */
+  #quickLength(d: Uint8Array, at: number, e: number): number {
+    let v = 0, i = at;
+    for (; i < e && i - at < 9; i++) {
+      const c = d[i]! - 0x30;
+      if (c < 0 || c > 9) break;
+      v = v * 10 + c;
+    }
+    if (i === at || i + 1 >= e || d[i] !== CR) return -1;
+    if (d[at] === 0x30 && i - at > 1) return -1; // a leading zero
+    this.#cr = i;
+    return v;
   }
 
   #reset(): void {
@@ -384,26 +645,43 @@ function fail(input: DecodeInput, what: string): RespProtocolError {
   return new RespProtocolError(`Protocol error: ${what}`, input.consumed);
 }
 
-/** An inline command: the words of a line ending in LF (or CR LF). */
-function inlineCommand(
-  input: DecodeInput,
-  borrow: boolean,
-): RespCommand | NeedMore {
-  const d = input.data, s = input.start, e = input.end;
-  let lf = s;
-  while (lf < e && d[lf] !== LF && d[lf] !== 0) lf++;
-  if (lf === e || d[lf] === 0) {
-    if (e - s > INLINE_MAX) throw fail(input, "too big inline request");
-    return input.needMore();
+/**
+ * Splits a line without quotes into words as `splitArgs()` does, writing
+ * where each starts and ends to `spans` from its start.
+ *
+ * @returns How many words, or -1 at a quote (only `splitArgs()` reads
+ * quotes).
+ */
+function splitPlain(
+  d: Uint8Array,
+  from: number,
+  to: number,
+  spans: number[],
+): number {
+  for (let p = from, n = 0;;) {
+    while (p < to && isSpace(d[p]!)) p++;
+    if (p === to) return n;
+    const start = p;
+    for (; p < to; p++) {
+      const c = d[p]!;
+      if (c === 0x20 || c === LF || c === CR || c === 9) break;
+      if (c === QUOTE || c === APOSTROPHE) return -1;
+    }
+    spans[2 * n] = start;
+    spans[2 * n++ + 1] = p;
   }
-  const end = lf > s && d[lf - 1] === CR ? lf - 1 : lf;
-  // Words are views of the read buffer (borrow), or of a copy of the line.
-  const words = borrow
-    ? splitArgs(d, s, end)
-    : splitArgs(d.slice(s, end), 0, end - s);
+}
+
+/** A line with quotes: its words are built, then copied into one array. */
+function quoted(
+  input: DecodeInput,
+  d: Uint8Array,
+  from: number,
+  to: number,
+): RespCommand {
+  const words = splitArgs(d, from, to);
   if (words === null) throw fail(input, "unbalanced quotes in request");
-  input.skip(lf + 1 - s);
-  return words;
+  return RespCommand.from(words);
 }
 
 const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
@@ -510,9 +788,11 @@ function checkLine(s: string, what: string): void {
 
 function encodeValue(v: RespValue, out: ByteBuffer): void {
   if (v instanceof Uint8Array) {
-    out.append(header(DOLLAR, v.length));
+    out.append(header(BULK_LINES, DOLLAR, v.length));
     out.append(v);
     out.append(CRLF);
+  } else if (v instanceof BulkString) {
+    bulkText(v.text, out);
   } else if (typeof v === "string") {
     out.append(simple(v));
   } else if (v instanceof RespError) {
@@ -524,25 +804,71 @@ function encodeValue(v: RespValue, out: ByteBuffer): void {
         `Cannot encode RESP integer: ${v} is not a safe integer`,
       );
     }
-    out.append(header(0x3a, v));
+    out.append(header(INTEGER_LINES, 0x3a, v));
   } else if (v === null) {
     out.append(NIL);
   } else if (Array.isArray(v)) {
-    out.append(header(STAR, v.length));
+    out.append(header(ARRAY_LINES, STAR, v.length));
     for (const item of v) encodeValue(item, out);
   } else {
     throw new TypeError(`Cannot encode RESP value: ${typeof v} is not one`);
   }
 }
 
+/** A bulk string given as a byte string: `$`, its length, its bytes. */
+function bulkText(s: string, out: ByteBuffer): void {
+  const n = s.length;
+  // A short one is put together in SCRATCH and appended through a view
+  // of it kept for its length: no view is made per reply.
+  const short = n + 16 <= SCRATCH.length;
+  const b = short ? SCRATCH : out.reserve(n + 16);
+  b[0] = DOLLAR;
+  let at = putDigits(b, 1, n);
+  b[at++] = CR, b[at++] = LF;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) {
+      throw new TypeError(
+        `Cannot encode RESP bulk string: character ${c} at ${i} is not a byte`,
+      );
+    }
+    b[at++] = c;
+  }
+  b[at++] = CR, b[at++] = LF;
+  if (short) out.append(SCRATCH_VIEWS[at]!);
+  else out.commit(at);
+}
+
+const SCRATCH = new Uint8Array(128);
+/** `SCRATCH_VIEWS[n]`: the first `n` bytes of `SCRATCH`. */
+const SCRATCH_VIEWS = Array.from(
+  { length: SCRATCH.length + 1 },
+  (_, n) => SCRATCH.subarray(0, n),
+);
+
+/** Writes the digits of a non-negative integer into `b` at `at`; returns the end. */
+function putDigits(b: Uint8Array, at: number, n: number): number {
+  if (n < 10) {
+    b[at] = 0x30 + n;
+    return at + 1;
+  }
+  const digits = String(n);
+  for (let i = 0; i < digits.length; i++) b[at + i] = digits.charCodeAt(i);
+  return at + digits.length;
+}
+
 const CRLF = new Uint8Array([CR, LF]);
 
-/** Lines such as `$3 CR LF` and `:1 CR LF`, kept for small numbers. */
-const HEADERS = new Map<number, Uint8Array[]>();
+/** Lines such as `$3 CR LF`, `:1 CR LF` and `*2 CR LF`, kept for small numbers. */
+const BULK_LINES: Uint8Array[] = [];
+const INTEGER_LINES: Uint8Array[] = [];
+const ARRAY_LINES: Uint8Array[] = [];
 
-function header(type: number, n: number | bigint): Uint8Array {
-  let cache = HEADERS.get(type);
-  if (cache === undefined) HEADERS.set(type, cache = []);
+function header(
+  cache: Uint8Array[],
+  type: number,
+  n: number | bigint,
+): Uint8Array {
   const small = typeof n === "number" && n >= 0 && n < 1024;
   const hit = small ? cache[n] : undefined;
   if (hit !== undefined) return hit;
@@ -602,7 +928,7 @@ const replyEncoder: Encoder<RespValue> = {
  *
  * const bytes = new TextEncoder().encode("*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n");
  * const commands = decodeAll(respServer(), [bytes]);
- * assertEquals(commands.map((c) => c.map((a) => new TextDecoder().decode(a))), [["GET", "k"], ["PING"]]);
+ * assertEquals(commands.map((c) => c.words().map((a) => new TextDecoder().decode(a))), [["GET", "k"], ["PING"]]);
  * assertEquals(new TextDecoder().decode(respServer().encoder().encode("PONG")), "+PONG\r\n");
  * ```
  *
@@ -716,19 +1042,17 @@ class ReplyDecoder implements Decoder<RespValue> {
     if (d[cr + 1] !== LF) this.#bad(input, "a line ends in CR without LF");
     const line = cr + 2 - s;
     if (type === 0x2b || type === 0x2d) {
-      const text = latin1(d.subarray(s + 1, cr));
+      const text = latin1Range(d, s + 1, cr);
       input.skip(line);
       return type === 0x2b ? text : new RespError(text);
     }
     const n = parseInteger(d, s + 1, cr);
     if (Number.isNaN(n)) {
-      this.#bad(input, `"${latin1(d.subarray(s, cr))}" is not an integer`);
+      this.#bad(input, `"${latin1Range(d, s, cr)}" is not an integer`);
     }
     if (type === 0x3a) {
       input.skip(line);
-      return Number.isSafeInteger(n)
-        ? n
-        : BigInt(latin1(d.subarray(s + 1, cr)));
+      return Number.isSafeInteger(n) ? n : BigInt(latin1Range(d, s + 1, cr));
     }
     if (n === -1) return input.skip(line), null;
     if (n < -1) this.#bad(input, `length ${n} is out of range`);

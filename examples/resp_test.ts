@@ -27,16 +27,18 @@ import {
   parseInteger,
   type RespArg,
   respClient,
+  RespCommand,
   RespError,
   RespProtocolError,
   respServer,
+  type RespServerOptions,
   type RespValue,
   splitArgs,
 } from "./resp.ts";
 
 const enc = new TextEncoder();
 const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-const words = (cmds: Uint8Array[][]) => cmds.map((c) => c.map(latin1));
+const words = (cmds: RespCommand[]) => cmds.map((c) => c.words().map(latin1));
 /** Replies with each error as its message: errors' stacks differ. */
 const plain = (v: unknown): unknown =>
   v instanceof RespError
@@ -89,9 +91,29 @@ function everyChunking<T>(codec: Codec<T, unknown>, b: Uint8Array): Outcome<T> {
   return first!;
 }
 
-const commands = (s: string, codec = respServer()) => {
-  const { messages, error } = everyChunking(codec, bytes(s));
-  return { commands: words(messages), error };
+/**
+ * The words of the commands in `s`, decoded in every chunking, and the
+ * error; with `borrow: true` (each command's words taken before the next
+ * is decoded) the same.
+ */
+const commands = (s: string, options: RespServerOptions = {}) => {
+  const { messages, error } = everyChunking(respServer(options), bytes(s));
+  const got = { commands: words(messages), error };
+  for (const chunks of chunkings(bytes(s))) {
+    const lent = new StreamDecoder(respServer({ ...options, borrow: true }));
+    const borrowed: string[][] = [];
+    const take = (c: RespCommand) => borrowed.push(c.words().map(latin1));
+    let failure: Error | null = null;
+    try {
+      for (const c of chunks) lent.decode(c.slice(), take);
+      lent.finish(take);
+    } catch (err) {
+      failure = err as Error;
+    }
+    assertEquals(borrowed, got.commands, `borrowed, ${chunks.length} chunks`);
+    assertEquals(failure?.message, error?.message);
+  }
+  return got;
 };
 
 Deno.test("respServer() decodes pipelined arrays and inline lines in every chunking", () => {
@@ -140,6 +162,22 @@ Deno.test("respServer() splits inline lines as Redis' sdssplitargs does", () => 
     const b = bytes(line);
     const got = splitArgs(b, 0, b.length);
     assertEquals(got === null ? null : got.map(latin1), want, line);
+    // The decoder splits the line the same way (words without quotes in
+    // place, with them through splitArgs).
+    const { commands: decoded, error } = commands(`${line}\r\nPING\r\n`);
+    if (want === null) {
+      assertEquals(decoded, [], line);
+      assertEquals(
+        error?.message,
+        "Protocol error: unbalanced quotes in request",
+      );
+    } else {
+      assertEquals(
+        decoded,
+        want.length > 0 ? [want, ["PING"]] : [["PING"]],
+        line,
+      );
+    }
   }
 });
 
@@ -201,11 +239,11 @@ Deno.test("respServer() refuses a line past 64 KiB without its end, as Redis doe
   const inline = run(respServer(), [
     bytes(`ECHO ${"y".repeat(INLINE_MAX - 7)}\r\n`),
   ]);
-  assertEquals(inline.messages[0]?.[1]?.length, INLINE_MAX - 7);
+  assertEquals(inline.messages[0]?.word(1)?.length, INLINE_MAX - 7);
 });
 
 Deno.test("respServer() bounds bulk strings and arguments as configured", () => {
-  const codec = respServer({ maxBulkLength: 3, maxArgs: 2 });
+  const codec = { maxBulkLength: 3, maxArgs: 2 };
   assertEquals(commands("*2\r\n$3\r\nabc\r\n$0\r\n\r\n", codec).commands, [[
     "abc",
     "",
@@ -241,7 +279,7 @@ Deno.test("respServer() refuses a command over maxCommandLength with FrameTooLar
 
 Deno.test("respServer() discards what follows a protocol error", () => {
   const d = new StreamDecoder(respServer());
-  const got: Uint8Array[][] = [];
+  const got: RespCommand[] = [];
   assertThrows(
     () => d.decode(bytes("PING\r\n*x\r\nPING\r\n"), (m) => got.push(m)),
     RespProtocolError,
@@ -306,7 +344,7 @@ Deno.test("respServer() never makes the read buffer take a claimed length before
     bytes("\r\n"),
   ]);
   assertEquals(whole.frames.length, 1);
-  assertEquals((whole.frames[0] as Uint8Array[])[0]!.length, value.length);
+  assertEquals((whole.frames[0] as RespCommand).word(0)!.length, value.length);
   assertLess(whole.capacity, 8 * 1024 * 1024);
 });
 
@@ -314,39 +352,50 @@ Deno.test("respServer() command arguments are copies the next read cannot change
   const decoder = respServer().decoder();
   const buf = new ReadBuffer();
   buf.append(bytes("*2\r\n$3\r\nSET\r\n$1\r\nk\r\n"));
-  const cmd = nextFrame(decoder, buf, false) as Uint8Array[];
+  const cmd = nextFrame(decoder, buf, false) as RespCommand;
   buf.data.fill(0x21);
   assertEquals(words([cmd]), [["SET", "k"]]);
 });
 
-Deno.test("respServer({ borrow: true }) gives views of the read buffer; words in quotes are built", () => {
+Deno.test("respServer({ borrow: true }) gives one command object, in the read buffer; a line with quotes is built", () => {
   const decoder = respServer({ borrow: true }).decoder();
   const buf = new ReadBuffer();
-  buf.append(bytes('*2\r\n$3\r\nGET\r\n$1\r\nk\r\nECHO plain "quo ted"\r\n'));
-  const array = nextFrame(decoder, buf, false) as Uint8Array[];
-  const inline = nextFrame(decoder, buf, false) as Uint8Array[];
-  assertEquals(words([array, inline]), [["GET", "k"], [
-    "ECHO",
-    "plain",
-    "quo ted",
-  ]]);
-  for (const view of [...array, inline[0]!, inline[1]!]) {
-    assertEquals(view.buffer, buf.data.buffer);
-  }
-  assert(inline[2]!.buffer !== buf.data.buffer);
-  // Without borrow, nothing is a view of the read buffer.
+  buf.append(
+    bytes('*2\r\n$3\r\nGET\r\n$1\r\nk\r\nECHO plain\r\nECHO "quo ted"\r\n'),
+  );
+  const array = nextFrame(decoder, buf, false) as RespCommand;
+  assertEquals(words([array]), [["GET", "k"]]);
+  assert(array.data === buf.data);
+  const inline = nextFrame(decoder, buf, false) as RespCommand;
+  assert(inline === array); // pointed at the next command
+  assertEquals(words([inline]), [["ECHO", "plain"]]);
+  assert(inline.data === buf.data);
+  const quoted = nextFrame(decoder, buf, false) as RespCommand;
+  assertEquals(words([quoted]), [["ECHO", "quo ted"]]);
+  assert(quoted.data !== buf.data);
+  // Without borrow, each command is its own, and none is in the read buffer.
   const copying = respServer().decoder();
   buf.append(bytes("*1\r\n$4\r\nPING\r\nECHO x\r\n"));
-  for (
-    const cmd of [
-      nextFrame(copying, buf, false),
-      nextFrame(copying, buf, false),
-    ]
-  ) {
-    for (const arg of cmd as Uint8Array[]) {
-      assert(arg.buffer !== buf.data.buffer);
-    }
-  }
+  const a = nextFrame(copying, buf, false) as RespCommand;
+  const b = nextFrame(copying, buf, false) as RespCommand;
+  buf.data.fill(0x21);
+  assertEquals(words([a, b]), [["PING"], ["ECHO", "x"]]);
+  assert(
+    a.data.buffer !== buf.data.buffer && b.data.buffer !== buf.data.buffer,
+  );
+});
+
+Deno.test("RespCommand gives its words in place and as views", () => {
+  const data = bytes("..SET.k.value");
+  const cmd = new RespCommand(data, [2, 5, 6, 7, 8, 13]);
+  assertEquals(cmd.length, 3);
+  assertEquals([cmd.start(1), cmd.end(1)], [6, 7]);
+  assertEquals(cmd.words().map(latin1), ["SET", "k", "value"]);
+  assertEquals(cmd.word(2)!.buffer, data.buffer);
+  assertEquals(cmd.word(3), undefined);
+  const built = RespCommand.from([bytes("a"), bytes(""), bytes("bc")]);
+  assertEquals(built.words().map(latin1), ["a", "", "bc"]);
+  assertEquals(latin1(built.data), "abc");
 });
 
 // ---------------------------------------------------------------------------
@@ -536,7 +585,10 @@ Deno.test("respServer() decodes any commands the client encodes, in any chunking
           chunks.push(all.subarray(at, at + n));
           at += n;
         }
-        assertEquals(decodeAll(respServer(), chunks), cmds);
+        assertEquals(
+          decodeAll(respServer(), chunks).map((c) => c.words()),
+          cmds,
+        );
       },
     ),
   );
