@@ -35,6 +35,7 @@ import { type Flushable, scheduler } from "./_scheduler.ts";
 import { REF_MIN, type SendBuffer } from "./_send_buffer.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const EMPTY = new Uint8Array(0);
 
 /** The counters the writer keeps (a connection's stats). */
 export interface WriterStats {
@@ -244,75 +245,122 @@ export class FrameWriter<Out> implements Flushable {
       scheduler.undefer(this);
     }
     if (!this.#writing && this.#pendingBytes() > 0 && !this.#closed) {
-      void this.#writeLoop();
+      this.#writeLoop();
     }
   }
 
-  async #writeLoop(): Promise<void> {
+  /**
+   * The write loop, as callbacks rather than an async function (which
+   * costs a frame and a promise per flush): one batch — the buffer taken
+   * from `#out` — is written part by part, then the next, until nothing
+   * is queued.
+   */
+  #writeLoop(): void {
     this.#writing = true;
-    const deadlines = this.#deadlines;
+    const buf = this.#out!;
+    this.#out = null;
+    this.#batch = buf;
+    this.#parts = buf.refs === null || buf.refs.length === 0
+      ? null
+      : buf.parts();
+    this.#part = 0;
+    this.#chunk = this.#parts === null ? buf.bytes() : this.#parts[0]!;
+    this.#off = 0;
+    this.#deadlines?.writeBegin();
+    this.#writeChunk();
+  }
+
+  /** The batch being written, its parts (when it has more than one)… */
+  #batch: SendBuffer | null = null;
+  #parts: Uint8Array[] | null = null;
+  #part = 0;
+  /** …the part being written, and how much of it is written. */
+  #chunk: Uint8Array = EMPTY;
+  #off = 0;
+
+  #writeChunk(): void {
+    const chunk = this.#chunk;
+    const off = this.#off;
+    let written: Promise<number>;
     try {
-      while (this.#pendingBytes() > 0 && !this.#closed) {
-        const buf = this.#out!;
-        this.#out = null;
-        const total = buf.length;
-        deadlines?.writeBegin();
-        try {
-          for (const bytes of buf.parts()) {
-            let off = 0;
-            while (off < bytes.length) {
-              let n: number;
-              try {
-                n = await this.#host.write(
-                  off === 0 ? bytes : bytes.subarray(off),
-                );
-              } catch (err) {
-                if (this.#closed) return;
-                throw toNetError(err, "Cannot write to connection");
-              }
-              off += n;
-              this.#stats.writes++;
-              // The peer is reading: the write timeout counts from here.
-              deadlines?.writeProgress();
-            }
-          }
-        } finally {
-          // The views sent from read buffers are written (or never will
-          // be): their memory is the read buffers' again.
-          buf.release();
-        }
-        this.#stats.bytesWritten += total;
-        deadlines?.writeDone();
-        if (!scheduler.giveBuffer(buf) && this.#out !== null) {
-          // Too large for the pool, and more is queued: a large batch
-          // reuses it for the messages sent during the next write.
-          buf.clear();
-          this.#spare ??= buf;
-        }
-        this.#marks.remove(total);
-      }
+      written = this.#host.write(off === 0 ? chunk : chunk.subarray(off));
     } catch (err) {
-      this.#host.writeFailed(err instanceof Error ? err : toNetError(err));
-    } finally {
-      this.#writing = false;
-      deadlines?.writeStopped();
-      if (this.#pendingBytes() === 0) {
-        // The queue is empty: no large buffer is kept while idle.
-        this.#spare = null;
-        this.#out = null;
-      }
-      const waiters = this.#flushWaiters;
-      if (
-        waiters !== null &&
-        (this.#pendingBytes() === 0 || this.#closed)
-      ) {
-        this.#flushWaiters = null;
-        for (const w of waiters) w();
-      }
-      if (this.#pendingBytes() > 0 && !this.#closed) {
-        void this.#writeLoop();
-      }
+      // A transport that throws instead of rejecting.
+      written = Promise.reject(err);
     }
+    written.then(this.#onWritten, this.#onWriteError);
+  }
+
+  readonly #onWritten = (n: number): void => {
+    if (this.#closed) {
+      this.#endBatch();
+      this.#stopWriting();
+      return;
+    }
+    this.#off += n;
+    this.#stats.writes++;
+    // The peer is reading: the write timeout counts from here.
+    this.#deadlines?.writeProgress();
+    if (this.#off < this.#chunk.length) return this.#writeChunk();
+    const parts = this.#parts;
+    if (parts !== null && ++this.#part < parts.length) {
+      this.#chunk = parts[this.#part]!;
+      this.#off = 0;
+      return this.#writeChunk();
+    }
+    // The batch is written.
+    const buf = this.#batch!;
+    const total = buf.length;
+    this.#endBatch();
+    this.#stats.bytesWritten += total;
+    this.#deadlines?.writeDone();
+    if (!scheduler.giveBuffer(buf) && this.#out !== null) {
+      // Too large for the pool, and more is queued: a large batch
+      // reuses it for the messages sent during the next write.
+      buf.clear();
+      this.#spare ??= buf;
+    }
+    this.#marks.remove(total);
+    if (this.#pendingBytes() > 0 && !this.#closed) this.#writeLoop();
+    else this.#stopWriting();
+  };
+
+  readonly #onWriteError = (err: unknown): void => {
+    this.#endBatch();
+    if (!this.#closed) {
+      this.#host.writeFailed(toNetError(err, "Cannot write to connection"));
+    }
+    this.#stopWriting();
+  };
+
+  /**
+   * The batch is done with (written, or never will be): the views it sent
+   * from read buffers are theirs again.
+   */
+  #endBatch(): void {
+    this.#batch?.release();
+    this.#batch = null;
+    this.#parts = null;
+    this.#chunk = EMPTY;
+  }
+
+  /** The loop stops: nothing is queued, or the writer is closed. */
+  #stopWriting(): void {
+    this.#writing = false;
+    this.#deadlines?.writeStopped();
+    if (this.#pendingBytes() === 0) {
+      // The queue is empty: no large buffer is kept while idle.
+      this.#spare = null;
+      this.#out = null;
+    }
+    const waiters = this.#flushWaiters;
+    if (
+      waiters !== null && (this.#pendingBytes() === 0 || this.#closed)
+    ) {
+      this.#flushWaiters = null;
+      for (const w of waiters) w();
+    }
+    if (this.#pendingBytes() > 0 && !this.#closed) this.#writeLoop();
   }
 
   /**
