@@ -35,7 +35,6 @@ import { type Flushable, scheduler } from "./_scheduler.ts";
 import { REF_MIN, type SendBuffer } from "./_send_buffer.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
-const EMPTY = new Uint8Array(0);
 
 /** The counters the writer keeps (a connection's stats). */
 export interface WriterStats {
@@ -253,63 +252,51 @@ export class FrameWriter<Out> implements Flushable {
    * The write loop, as callbacks rather than an async function (which
    * costs a frame and a promise per flush): one batch — the buffer taken
    * from `#out` — is written part by part, then the next, until nothing
-   * is queued.
+   * is queued. Where a batch's write stands is kept in the buffer (see
+   * `SendBuffer.write`), so a connection that is not writing holds none
+   * of it.
    */
   #writeLoop(): void {
     this.#writing = true;
     const buf = this.#out!;
     this.#out = null;
     this.#batch = buf;
-    this.#parts = buf.refs === null || buf.refs.length === 0
-      ? null
-      : buf.parts();
-    this.#part = 0;
-    this.#chunk = this.#parts === null ? buf.bytes() : this.#parts[0]!;
-    this.#off = 0;
+    buf.startWrite(this);
     this.#deadlines?.writeBegin();
-    this.#writeChunk();
+    this.#writeChunk(buf);
   }
 
-  /** The batch being written, its parts (when it has more than one)… */
+  /** The batch being written. */
   #batch: SendBuffer | null = null;
-  #parts: Uint8Array[] | null = null;
-  #part = 0;
-  /** …the part being written, and how much of it is written. */
-  #chunk: Uint8Array = EMPTY;
-  #off = 0;
 
-  #writeChunk(): void {
-    const chunk = this.#chunk;
-    const off = this.#off;
+  #writeChunk(buf: SendBuffer): void {
     let written: Promise<number>;
     try {
-      written = this.#host.write(off === 0 ? chunk : chunk.subarray(off));
+      written = this.#host.write(buf.unwritten());
     } catch (err) {
       // A transport that throws instead of rejecting.
       written = Promise.reject(err);
     }
-    written.then(this.#onWritten, this.#onWriteError);
+    written.then(buf.onWritten, buf.onWriteError);
   }
 
-  readonly #onWritten = (n: number): void => {
+  /**
+   * `n` bytes of the batch were written (called by the batch's buffer).
+   *
+   * @param n How many.
+   */
+  batchWritten(n: number): void {
+    const buf = this.#batch!;
     if (this.#closed) {
       this.#endBatch();
       this.#stopWriting();
       return;
     }
-    this.#off += n;
     this.#stats.writes++;
     // The peer is reading: the write timeout counts from here.
     this.#deadlines?.writeProgress();
-    if (this.#off < this.#chunk.length) return this.#writeChunk();
-    const parts = this.#parts;
-    if (parts !== null && ++this.#part < parts.length) {
-      this.#chunk = parts[this.#part]!;
-      this.#off = 0;
-      return this.#writeChunk();
-    }
+    if (!buf.advance(n)) return this.#writeChunk(buf);
     // The batch is written.
-    const buf = this.#batch!;
     const total = buf.length;
     this.#endBatch();
     this.#stats.bytesWritten += total;
@@ -323,25 +310,28 @@ export class FrameWriter<Out> implements Flushable {
     this.#marks.remove(total);
     if (this.#pendingBytes() > 0 && !this.#closed) this.#writeLoop();
     else this.#stopWriting();
-  };
+  }
 
-  readonly #onWriteError = (err: unknown): void => {
+  /**
+   * A write of the batch failed (called by the batch's buffer).
+   *
+   * @param err Why.
+   */
+  batchFailed(err: unknown): void {
     this.#endBatch();
     if (!this.#closed) {
       this.#host.writeFailed(toNetError(err, "Cannot write to connection"));
     }
     this.#stopWriting();
-  };
+  }
 
   /**
    * The batch is done with (written, or never will be): the views it sent
    * from read buffers are theirs again.
    */
   #endBatch(): void {
-    this.#batch?.release();
+    this.#batch?.endWrite();
     this.#batch = null;
-    this.#parts = null;
-    this.#chunk = EMPTY;
   }
 
   /** The loop stops: nothing is queued, or the writer is closed. */

@@ -37,6 +37,16 @@ import { ReadBuffer } from "./codec/read_buffer.ts";
  */
 export const REF_MIN = 2048;
 
+const EMPTY = new Uint8Array(0);
+
+/** What writes a {@linkcode SendBuffer}: a connection's writer. */
+export interface BatchWriter {
+  /** `n` bytes of the buffer were written. */
+  batchWritten(n: number): void;
+  /** A write of the buffer failed. */
+  batchFailed(err: unknown): void;
+}
+
 /** A message sent from where it is, after the own bytes before `at`. */
 export interface Ref {
   /** How many of the buffer's own bytes go before it. */
@@ -179,6 +189,72 @@ export class SendBuffer extends ByteBuffer {
     }
     if (own.length > at) parts.push(own.subarray(at));
     return parts;
+  }
+
+  // Where the write of this buffer stands, kept here rather than in the
+  // connection's writer: pooled buffers carry it, idle connections don't.
+
+  /** The writer writing this buffer. */
+  #writer: BatchWriter | null = null;
+  /** The parts to write, when there are more than one. */
+  #parts: Uint8Array[] | null = null;
+  #part = 0;
+  /** The part being written, and how much of it is written. */
+  #chunk: Uint8Array = EMPTY;
+  #off = 0;
+  /** A socket write of this buffer's bytes completed. */
+  readonly onWritten = (n: number): void => this.#writer!.batchWritten(n);
+  /** A socket write of this buffer's bytes failed. */
+  readonly onWriteError = (err: unknown): void =>
+    this.#writer!.batchFailed(err);
+
+  /**
+   * Starts writing the buffer for `writer`, which `onWritten` and
+   * `onWriteError` then call.
+   *
+   * @param writer The connection's writer.
+   */
+  startWrite(writer: BatchWriter): void {
+    this.#writer = writer;
+    const refs = this.refs;
+    this.#parts = refs === null || refs.length === 0 ? null : this.parts();
+    this.#part = 0;
+    this.#chunk = this.#parts === null ? super.bytes() : this.#parts[0]!;
+    this.#off = 0;
+  }
+
+  /** The bytes of the part being written that are not written yet. */
+  unwritten(): Uint8Array {
+    return this.#off === 0 ? this.#chunk : this.#chunk.subarray(this.#off);
+  }
+
+  /**
+   * Counts `n` bytes written.
+   *
+   * @param n How many.
+   * @returns Whether every part is written.
+   */
+  advance(n: number): boolean {
+    this.#off += n;
+    if (this.#off < this.#chunk.length) return false;
+    const parts = this.#parts;
+    if (parts !== null && ++this.#part < parts.length) {
+      this.#chunk = parts[this.#part]!;
+      this.#off = 0;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The write is done with (written, or never will be): forgets where it
+   * stood and gives the pinned memory back.
+   */
+  endWrite(): void {
+    this.#writer = null;
+    this.#parts = null;
+    this.#chunk = EMPTY;
+    this.release();
   }
 
   /** Gives the pinned memory back to the read buffers: its bytes are written. */
