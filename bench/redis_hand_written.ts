@@ -51,28 +51,22 @@ class Out {
     this.buf.set(b, this.len);
     this.len += b.length;
   }
-  bulk(v: Uint8Array): void {
-    const digits = String(v.length);
-    this.reserve(digits.length + v.length + 5);
+  /** A bulk string's bytes: `$<length>\r\n<value>\r\n`. */
+  bulk(v: Uint8Array | string): void {
+    const n = v.length;
+    const digits = String(n);
+    this.reserve(digits.length + n + 5);
     const b = this.buf;
     let at = this.len;
     b[at++] = 0x24;
     for (let i = 0; i < digits.length; i++) b[at++] = digits.charCodeAt(i);
     b[at++] = CR, b[at++] = LF;
-    b.set(v, at);
-    at += v.length;
-    b[at++] = CR, b[at++] = LF;
-    this.len = at;
-  }
-  bulkText(v: string): void {
-    const digits = String(v.length);
-    this.reserve(digits.length + v.length + 5);
-    const b = this.buf;
-    let at = this.len;
-    b[at++] = 0x24;
-    for (let i = 0; i < digits.length; i++) b[at++] = digits.charCodeAt(i);
-    b[at++] = CR, b[at++] = LF;
-    for (let i = 0; i < v.length; i++) b[at++] = v.charCodeAt(i);
+    if (typeof v === "string") {
+      for (let i = 0; i < n; i++) b[at++] = v.charCodeAt(i);
+    } else {
+      b.set(v, at);
+      at += n;
+    }
     b[at++] = CR, b[at++] = LF;
     this.len = at;
   }
@@ -108,7 +102,6 @@ function run(b: Uint8Array, args: number[], out: Out): void {
   } else if (is(b, at, len, "GET") && n === 2) {
     const v = store.get(text(b, args[2]!, args[3]!));
     if (v === undefined) out.put(NIL);
-    else if (typeof v === "string") out.bulkText(v);
     else out.bulk(v);
   } else if (is(b, at, len, "CONFIG") && n === 3) {
     out.put(CONFIG[text(b, args[4]!, args[5]!).toLowerCase()] ?? EMPTY);
