@@ -8,6 +8,7 @@ import {
   NEED_MORE,
   type NeedMore,
   ReadBuffer,
+  type ReleaseWaiter,
 } from "./codec/read_buffer.ts";
 import { toNetError, UnexpectedEofError } from "./errors.ts";
 import { scheduler } from "./_scheduler.ts";
@@ -121,7 +122,7 @@ class PendingRead implements Waiter {
  * queue: what the connection holds is one bounded buffer, and a
  * connection whose consumer does not ask stops reading.
  */
-export class FrameReader<In> {
+export class FrameReader<In> implements ReleaseWaiter {
   readonly #host: ReaderHost;
   #decoder: Decoder<In>;
   readonly #buf: ReadBuffer;
@@ -439,7 +440,7 @@ export class FrameReader<In> {
     ) return true;
     let space: Uint8Array;
     try {
-      space = this.#buf.space(this.#onReleased);
+      space = this.#buf.space(this);
     } catch (err) {
       this.#failWith(err);
       return false;
@@ -459,10 +460,14 @@ export class FrameReader<In> {
     return true;
   }
 
-  readonly #onReleased = (): void => {
+  /**
+   * The writers released the buffer's memory that the next read waited
+   * for (a method, not a closure per connection).
+   */
+  released(): void {
     this.#pinned = false;
     this.#serve();
-  };
+  }
 
   readonly #onRead = (n: number | null): void => {
     this.#reading = false;

@@ -261,7 +261,7 @@ Deno.test("`Connection` echoes 15 MB of raw reads from its read buffer to a slow
   await echoLargeFrames("raw", false);
 });
 
-Deno.test("`ReadBuffer.space(onPinned)` waits for a writer to release the memory it needs, then reuses it", () => {
+Deno.test("`ReadBuffer.space(waiter)` waits for a writer to release the memory it needs, then reuses it", () => {
   const codec = lengthPrefixed();
   const frame = payload(20, 9000);
   const wire = codec.encoder().encode(frame);
@@ -275,12 +275,13 @@ Deno.test("`ReadBuffer.space(onPinned)` waits for a writer to release the memory
   tail.fill(0x61);
   buf.commit(tail.length);
   let released = 0;
-  assertEquals(buf.space(() => released++).length, 0);
+  const waiter = { released: () => void released++ };
+  assertEquals(buf.space(waiter).length, 0);
   assertEquals(released, 0);
   assertEquals(out.parts()[0], wire);
   out.release();
   assertEquals(released, 1);
-  const room = buf.space(() => released++);
+  const room = buf.space(waiter);
   assert(room.length > 0);
   // The same memory, the unread bytes moved to its front.
   assertStrictEquals(buf.data, array);

@@ -220,6 +220,12 @@ const spareArrays = {
   },
 };
 
+/** What waits for a read buffer's memory (see {@linkcode ReadBuffer.space}). */
+export interface ReleaseWaiter {
+  /** The writers are done with the memory: the read may go on. */
+  released(): void;
+}
+
 /**
  * The read buffer each array that a borrowed frame was a view of belongs
  * to: a connection's writer asked to send such a view finds the buffer
@@ -667,15 +673,15 @@ export class ReadBuffer implements DecodeInput {
     });
     this.#pins = 0;
     if (old === this.#small) this.#small = null;
-    const resume = this.#onRelease;
-    this.#onRelease = null;
-    resume?.();
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.released();
   }
 
   /** How many views of `data` writers hold (see `pin()`). */
   #pins = 0;
   /** The read waiting for the writers to release `data`. */
-  #onRelease: (() => void) | null = null;
+  #waiter: ReleaseWaiter | null = null;
   /** Arrays left while writers held views of them, by their memory. */
   #retired: Map<ArrayBufferLike, { array: Uint8Array; pins: number }> | null =
     null;
@@ -741,10 +747,10 @@ export class ReadBuffer implements DecodeInput {
    */
   release(memory: ArrayBufferLike): void {
     if (memory === this.data.buffer && this.#pins > 0) {
-      if (--this.#pins === 0 && this.#onRelease !== null) {
-        const resume = this.#onRelease;
-        this.#onRelease = null;
-        resume();
+      if (--this.#pins === 0 && this.#waiter !== null) {
+        const waiter = this.#waiter;
+        this.#waiter = null;
+        waiter.released();
       }
       return;
     }
@@ -799,17 +805,17 @@ export class ReadBuffer implements DecodeInput {
    * While a writer holds a view of the array (see
    * {@linkcode ReadBuffer.pin}) and the read needs room that only moving
    * the unread bytes or another array would give, the read goes to another
-   * array — or, given `onPinned`, waits: an empty view is returned, and
-   * `onPinned` is called once the writer is done with the array (a
+   * array — or, given a `waiter`, waits: an empty view is returned, and
+   * `waiter.released()` is called once the writer is done with the array (a
    * connection's reader then reads into it again, as a hand-written loop
    * that writes its read buffer back and reads once the write is done).
    *
-   * @param onPinned Called when the array is released, if the read waits.
+   * @param waiter Told when the array is released, if the read waits.
    * @returns A view of the free space to read into; empty when the read
-   * waits for `onPinned`.
+   * waits for `waiter`.
    * @throws {FrameTooLargeError} The frame in progress exceeds `limit`.
    */
-  space(onPinned?: () => void): Uint8Array {
+  space(waiter?: ReleaseWaiter): Uint8Array {
     if (this.#lent !== null) this.keep();
     this.checkLimit();
     const unread = this.end - this.start;
@@ -849,8 +855,8 @@ export class ReadBuffer implements DecodeInput {
         ? want - unread
         : Math.max(want - unread, read >> 1);
       if (this.data.length - this.end < free) {
-        if (this.#pins > 0 && onPinned !== undefined) {
-          this.#onRelease = onPinned;
+        if (this.#pins > 0 && waiter !== undefined) {
+          this.#waiter = waiter;
           return EMPTY;
         }
         this.#room(unread + free, false, true);
