@@ -861,6 +861,46 @@ Deno.test("`Connection` answers every good message before a decode error, writes
   );
 });
 
+/**
+ * `count` connections to a server whose connections record their reads in
+ * `reads[k]`, `k` being the first byte each client sends: `serveOne` runs
+ * on each server connection and `use` with the client connections; all
+ * are closed afterwards.
+ */
+function taggedConnections(
+  count: number,
+  reads: ReadRecord[][],
+  serveOne: (conn: Connection<Uint8Array>) => Promise<void>,
+  use: (conns: Connection<Uint8Array>[]) => Promise<void>,
+): Promise<void> {
+  return withServer(count, async (s) => {
+    const first = new Uint8Array(1);
+    assertEquals(await s.read(first), 1);
+    const conn = new Connection(recording(s, reads[first[0]!]!), {
+      codec: lengthPrefixed(),
+    });
+    await serveOne(conn);
+    await conn.close();
+    await conn.closed;
+  }, async (port) => {
+    const conns = await Promise.all(
+      Array.from({ length: count }, async (_, k) => {
+        const s = await Deno.connect({ hostname: "127.0.0.1", port });
+        await writeAll(s, new Uint8Array([k]));
+        return new Connection(s, { codec: lengthPrefixed() });
+      }),
+    );
+    try {
+      await use(conns);
+    } finally {
+      for (const conn of conns) {
+        await conn.close();
+        await conn.closed;
+      }
+    }
+  });
+}
+
 Deno.test("`Connection` idle after bursts waits for its next read in a small array", async () => {
   const COUNT = 8;
   const reads: ReadRecord[][] = Array.from({ length: COUNT }, () => []);
@@ -868,55 +908,34 @@ Deno.test("`Connection` idle after bursts waits for its next read in a small arr
   const allIdle = new Promise<void>((r) => idle = r);
   let echoed = 0;
   await within(
-    withServer(COUNT, async (s) => {
-      const first = new Uint8Array(1);
-      assertEquals(await s.read(first), 1);
-      const conn = new Connection(recording(s, reads[first[0]!]!), {
-        codec: lengthPrefixed(),
-      });
+    taggedConnections(COUNT, reads, async (conn) => {
       for await (const m of conn) {
         await conn.send(m);
         if (m.length === 1 && ++echoed === COUNT) idle();
       }
-      await conn.close();
-      await conn.closed;
-    }, async (port) => {
-      const conns = await Promise.all(
-        Array.from({ length: COUNT }, async (_, k) => {
-          const s = await Deno.connect({ hostname: "127.0.0.1", port });
-          await writeAll(s, new Uint8Array([k]));
-          return new Connection(s, { codec: lengthPrefixed() });
-        }),
-      );
-      try {
-        // A burst each: a 2 MB frame, 2 000 small ones, a last 1-byte one.
-        await Promise.all(conns.map(async (conn, k) => {
-          const frames = [
-            payload(k, 2_000_000, false),
-            ...Array.from(
-              { length: 2000 },
-              (_, i) => payload(i, 1 + i % 500, false),
-            ),
-            new Uint8Array([k]),
-          ];
-          const sending = (async () => {
-            for (const f of frames) await conn.send(f);
-          })();
-          for (const f of frames) assertEquals(await conn.receive(), f);
-          await sending;
-        }));
-        await allIdle;
-        await sleep(50);
-        // Idle now: each server connection waits in a read of a small array.
-        for (let k = 0; k < COUNT; k++) {
-          const last = reads[k]!.at(-1)!;
-          assertLessOrEqual(last.capacity, 65536, `connection ${k}`);
-        }
-      } finally {
-        for (const conn of conns) {
-          await conn.close();
-          await conn.closed;
-        }
+    }, async (conns) => {
+      // A burst each: a 2 MB frame, 2 000 small ones, a last 1-byte one.
+      await Promise.all(conns.map(async (conn, k) => {
+        const frames = [
+          payload(k, 2_000_000, false),
+          ...Array.from(
+            { length: 2000 },
+            (_, i) => payload(i, 1 + i % 500, false),
+          ),
+          new Uint8Array([k]),
+        ];
+        const sending = (async () => {
+          for (const f of frames) await conn.send(f);
+        })();
+        for (const f of frames) assertEquals(await conn.receive(), f);
+        await sending;
+      }));
+      await allIdle;
+      await sleep(50);
+      // Idle now: each server connection waits in a read of a small array.
+      for (let k = 0; k < COUNT; k++) {
+        const last = reads[k]!.at(-1)!;
+        assertLessOrEqual(last.capacity, 65536, `connection ${k}`);
       }
     }),
     30_000,
@@ -931,50 +950,29 @@ Deno.test("`Connection` idle after one 64 KiB frame waits for its next read in a
   const allIdle = new Promise<void>((r) => idle = r);
   let echoed = 0;
   await within(
-    withServer(COUNT, async (s) => {
-      const first = new Uint8Array(1);
-      assertEquals(await s.read(first), 1);
-      const conn = new Connection(recording(s, reads[first[0]!]!), {
-        codec: lengthPrefixed(),
-      });
+    taggedConnections(COUNT, reads, async (conn) => {
       await conn.forEach((m) => {
         conn.write(m);
         if (++echoed === COUNT) idle();
       });
-      await conn.close();
-      await conn.closed;
-    }, async (port) => {
-      const conns = await Promise.all(
-        Array.from({ length: COUNT }, async (_, k) => {
-          const s = await Deno.connect({ hostname: "127.0.0.1", port });
-          await writeAll(s, new Uint8Array([k]));
-          return new Connection(s, { codec: lengthPrefixed() });
-        }),
-      );
-      try {
-        await Promise.all(conns.map(async (conn, k) => {
-          const frame = payload(k, 65536, false);
-          await conn.send(frame);
-          assertEquals(await conn.receive(), frame);
-        }));
-        await allIdle;
-        await sleep(50);
-        for (let k = 0; k < COUNT; k++) {
-          // The frame needed an array of 64 KiB: while idle, the read
-          // waits in one of the size the first read had.
-          assert(reads[k]!.some((r) => r.capacity >= 65536), `connection ${k}`);
-          assertEquals(
-            reads[k]!.at(-1)!.capacity,
-            reads[k]![0]!.capacity,
-            `connection ${k}`,
-          );
-          assertLessOrEqual(reads[k]![0]!.capacity, 2048, `connection ${k}`);
-        }
-      } finally {
-        for (const conn of conns) {
-          await conn.close();
-          await conn.closed;
-        }
+    }, async (conns) => {
+      await Promise.all(conns.map(async (conn, k) => {
+        const frame = payload(k, 65536, false);
+        await conn.send(frame);
+        assertEquals(await conn.receive(), frame);
+      }));
+      await allIdle;
+      await sleep(50);
+      for (let k = 0; k < COUNT; k++) {
+        // The frame needed an array of 64 KiB: while idle, the read
+        // waits in one of the size the first read had.
+        assert(reads[k]!.some((r) => r.capacity >= 65536), `connection ${k}`);
+        assertEquals(
+          reads[k]!.at(-1)!.capacity,
+          reads[k]![0]!.capacity,
+          `connection ${k}`,
+        );
+        assertLessOrEqual(reads[k]![0]!.capacity, 2048, `connection ${k}`);
       }
     }),
     30_000,
