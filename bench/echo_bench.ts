@@ -1,9 +1,9 @@
 // Copyright 2026 the netkit authors. MIT license.
 
 /**
- * The side-by-side echo benchmark: the same load against seven
+ * The side-by-side echo benchmark: the same load against eight
  * length-prefixed (u32 big-endian) echo servers, in interleaved rounds
- * within one invocation, and an eighth for idle memory only.
+ * within one invocation, and a ninth for idle memory only.
  *
  * - (a) netkit: `examples/echo.ts --mode server --codec length`
  *   (`serve` + `lengthPrefixed` + `forEach` / `write`, the lead idiom)
@@ -17,6 +17,9 @@
  *   handing each message out through the cheapest `for await` and
  *   `await`-per-send a library could offer (what bounds (g))
  * - (g) netkit `for await` + `send`: `bench/for_await_echo.ts`
+ * - (i) the callback floor: `bench/callback_floor.ts`, the baseline's loop
+ *   handing each message as a view to a synchronous callback that copies
+ *   its reply out (what bounds (a))
  * - (h) the idle-memory floor: `bench/idle_floor.ts`, a bare `conn.read()`
  *   of 2 KiB pending per connection (what Deno itself costs an idle
  *   connection); not run unless `--servers` names it
@@ -57,7 +60,16 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const IMPORT_MAP = `${ROOT}offline/import_map.json`;
 const DENO = Deno.execPath();
 
-export type ServerKey = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h";
+export type ServerKey =
+  | "a"
+  | "b"
+  | "c"
+  | "d"
+  | "e"
+  | "f"
+  | "g"
+  | "h"
+  | "i";
 
 export interface ServerSpec {
   key: ServerKey;
@@ -159,6 +171,20 @@ export const SERVERS: readonly ServerSpec[] = [
     ],
   },
   {
+    key: "i",
+    name: "(i) callback floor",
+    color: "#5a8f3c",
+    command: () => [
+      DENO,
+      "run",
+      `--import-map=${IMPORT_MAP}`,
+      "-N",
+      `${ROOT}bench/callback_floor.ts`,
+      "--port",
+      "0",
+    ],
+  },
+  {
     key: "h",
     name: "(h) Deno idle floor",
     color: "#a0a0a0",
@@ -195,7 +221,7 @@ const QUICK_WORKLOADS: Workload[] = [
 
 const HELP = `Usage: deno task bench:echo [options]
 
-Runs bench/load.ts against seven length-prefixed echo servers in interleaved
+Runs bench/load.ts against eight length-prefixed echo servers in interleaved
 rounds and writes bench/results/echo.md, echo.svg and echo.json.
 
   --quick            a CI-sized run: 4 workloads, 1 round, short windows
@@ -205,7 +231,7 @@ rounds and writes bench/results/echo.md, echo.svg and echo.json.
   --idle N           idle connections for the memory figure (1000; quick: 100),
                      then twice as many more for the marginal figure
   --idle-only        measure the idle memory only, print it, write no files
-  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f,g; h, the idle
+  --servers LIST     which servers, e.g. a,c,f (a,b,c,d,e,f,g,i; h, the idle
                      floor, only when named)
   --iperf-seconds S  iperf3's run (3; quick: 1); 0 skips it
   --no-pin           do not pin server and client to cores
@@ -241,7 +267,7 @@ function parse(argv: string[]): Settings | null {
     negatable: ["pin"],
     default: {
       pin: true,
-      servers: "a,b,c,d,e,f,g",
+      servers: "a,b,c,d,e,f,g,i",
       out: `${ROOT}bench/results`,
     },
     unknown: (arg: string) => {
@@ -273,7 +299,7 @@ function parse(argv: string[]): Settings | null {
   const unknown = keys.filter((k) => !SERVERS.some((s) => s.key === k));
   if (unknown.length > 0 || servers.length === 0) {
     throw new RangeError(
-      `--servers must list some of a,b,c,d,e,f,g,h, received "${args.servers}"`,
+      `--servers must list some of a,b,c,d,e,f,g,h,i, received "${args.servers}"`,
     );
   }
   return {
@@ -943,6 +969,24 @@ function targets(res: Results, ctx: Context): string[] {
     "(a) server CPU per message ≤ 1.1× (c)'s",
     true,
   );
+  // For scale, not targets: what the floors cost beside (c).
+  for (
+    const [k, what] of [
+      ["i", "(i) the callback floor"],
+      ["f", "(f) the for-await floor"],
+    ] as const
+  ) {
+    if (!res.cells.has(k) || !res.cells.has("c")) continue;
+    const range = res.workloads.map((_, wi) =>
+      res.ratio(k, wi, METRICS.cpu, "c")
+    ).filter((r): r is number => r !== null);
+    if (range.length === 0) continue;
+    out.push(
+      `- for scale, ${what}'s server CPU per message: ${
+        Math.min(...range).toFixed(2)
+      }–${Math.max(...range).toFixed(2)}× (c)'s`,
+    );
+  }
   everyCell("g", "c", METRICS.msgs, 0.9, "(g) `for await` + `send` ≥ 0.9× (c)");
   everyCell(
     "b",
@@ -1003,18 +1047,33 @@ function markdown(res: Results, ctx: Context): string {
   lines.push(table(res, METRICS.p99, millis, true), "");
   lines.push("## Server CPU per message (µs, all threads)", "");
   lines.push(table(res, METRICS.cpu, (n) => n.toFixed(2), true), "");
-  if (res.cells.has("a") && res.cells.has("f")) {
+  const floors: Array<[ServerKey, ServerKey, string]> = [
+    [
+      "a",
+      "i",
+      "(i) hands each message as a view to a synchronous callback that copies its reply out, and writes the replies of a read together: the least a per-message callback API costs",
+    ],
+    [
+      "g",
+      "f",
+      "(f) hands each message out through the cheapest `for await` and `await` per send a library could offer (views the next read overwrites: it gives no message to keep), and copies each reply as an encoder must",
+    ],
+  ];
+  for (const [k, floor, what] of floors) {
+    if (!res.cells.has(k) || !res.cells.has(floor)) continue;
+    const name = (key: ServerKey) =>
+      SERVERS.find((spec) => spec.key === key)!.name;
     lines.push(
-      "## (a) over the per-message floor (f)",
+      `## ${name(k)} over ${name(floor)}`,
       "",
-      "(f) hands each message out through the cheapest `for await` and `await` per send a library could offer, and copies each reply as an encoder must; the rest of what (a) costs is netkit's own. Ratios of (a) to (f) in the same round, medians over the rounds:",
+      `${what}; the rest of what (${k}) costs is netkit's own. Ratios of (${k}) to (${floor}) in the same round, medians over the rounds:`,
       "",
       "| payload × conns × pipeline | msg/s | p99 | CPU per message |",
       "|---|---:|---:|---:|",
       ...res.workloads.map((w, wi) =>
         `| ${workloadLabel(w)} | ${
           [METRICS.msgs, METRICS.p99, METRICS.cpu].map((m) =>
-            res.ratio("a", wi, m, "f")?.toFixed(2) ?? "?"
+            res.ratio(k, wi, m, floor)?.toFixed(2) ?? "?"
           ).join(" | ")
         } |`
       ),

@@ -49,7 +49,7 @@ const HELP = `Usage: deno task bench:profile [options]
 Profiles the echo benchmark's Deno servers (--cpu-prof) under one workload
 and prints where the time goes, in nanoseconds per message.
 
-  --servers LIST     which Deno servers (a,c,f; any of a,b,c,f)
+  --servers LIST     which Deno servers (a,c,f; any of a,b,c,f,g,i)
   --connections C    connections (1)
   --pipeline P       messages per batch (64)
   --size S           payload bytes (64)
@@ -59,7 +59,7 @@ and prints where the time goes, in nanoseconds per message.
   --help             this text
 `;
 
-const DENO_SERVERS: readonly ServerKey[] = ["a", "b", "c", "f", "g"];
+const DENO_SERVERS: readonly ServerKey[] = ["a", "b", "c", "f", "g", "i"];
 
 function parse(argv: string[]): Settings | null {
   const args = parseArgs(argv, {

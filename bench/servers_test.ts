@@ -16,8 +16,11 @@ const WORKLOADS = [
 ];
 
 // netkit (a) and its web-stream face (b), the hand-written loop (c), the
-// per-message floor (f), netkit's for await (g), the idle floor (h).
-for (const key of ["a", "b", "c", "f", "g", "h"] satisfies ServerKey[]) {
+// per-message floor (f), netkit's for await (g), the idle floor (h), the
+// callback floor (i).
+for (
+  const key of ["a", "b", "c", "f", "g", "h", "i"] satisfies ServerKey[]
+) {
   const spec = SERVERS.find((s) => s.key === key);
   assert(spec !== undefined);
   Deno.test(`${spec.name} of the echo benchmark echoes every byte`, async () => {
