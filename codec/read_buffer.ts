@@ -433,7 +433,24 @@ export class ReadBuffer implements DecodeInput {
       const at = s - this.#snapFrom;
       return snap.subarray(at, at + n);
     }
-    return this.data.subarray(s, s + n);
+    // A view made from the array's buffer, kept for the array it was taken
+    // of: cheaper than subarray(), which is a view per message.
+    const data = this.data;
+    if (data !== this.#viewOf) {
+      this.#viewOf = data;
+      this.#viewBuffer = data.buffer;
+    }
+    return new Uint8Array(this.#viewBuffer, data.byteOffset + s, n);
+  }
+
+  /** The array whose buffer {@linkcode ReadBuffer.take} last made views of. */
+  #viewOf: Uint8Array | null = null;
+  #viewBuffer: ArrayBufferLike = EMPTY.buffer;
+
+  /** The array changed: the old one's buffer is not kept alive for views. */
+  #forgetViewBuffer(): void {
+    this.#viewOf = null;
+    this.#viewBuffer = EMPTY.buffer;
   }
 
   /**
@@ -531,6 +548,7 @@ export class ReadBuffer implements DecodeInput {
       } else this.#lent = this.data;
     }
     this.data = chunk;
+    this.#forgetViewBuffer();
     this.start = from;
     this.end = chunk.length;
   }
@@ -561,6 +579,7 @@ export class ReadBuffer implements DecodeInput {
         : new Uint8Array(size);
       this.data.set(chunk.subarray(this.start, this.end));
     }
+    this.#forgetViewBuffer();
     this.start = 0;
     this.end = unread;
   }
@@ -600,6 +619,7 @@ export class ReadBuffer implements DecodeInput {
       : this.#small !== null && this.#small !== data
       ? this.#small
       : EMPTY;
+    this.#forgetViewBuffer();
     this.start = 0;
     this.end = unread;
     return true;
@@ -659,6 +679,7 @@ export class ReadBuffer implements DecodeInput {
     this.data = next;
     this.#frameView = null;
     this.#registered = null;
+    this.#forgetViewBuffer();
   }
 
   /**
@@ -960,6 +981,7 @@ export class ReadBuffer implements DecodeInput {
     this.#snap = null;
     this.#consumedBefore = 0;
     this.data = EMPTY;
+    this.#forgetViewBuffer();
     this.start = this.end = 0;
     this.eof = false;
     this.#want = 0;
