@@ -89,8 +89,10 @@ export class FrameWriter<Out> implements Flushable {
   #writing = false;
   /** Queued for the end-of-tick flush. */
   #microQueued = false;
-  /** Waiting in the scheduler's stalled set. */
-  #deferred = false;
+  /** Deferred: waiting for the scheduler's sweep (the scheduler's flag). */
+  stalled = false;
+  /** In the scheduler's sweep list (the scheduler's flag). */
+  listed = false;
   #flushWaiters: Array<() => void> | null = null;
   /** The FIN is sent: nothing more goes out. */
   #finSent = false;
@@ -189,11 +191,10 @@ export class FrameWriter<Out> implements Flushable {
           this.#microQueued = true;
           scheduler.queueMicroFlush(this);
         }
-      } else if (!this.#deferred) {
+      } else if (!this.stalled) {
         // Messages of the last read are still being handled: their
         // replies go out together when the last one is taken; the shared
         // sweep covers an application that stops taking them.
-        this.#deferred = true;
         scheduler.defer(this);
       }
     }
@@ -231,18 +232,14 @@ export class FrameWriter<Out> implements Flushable {
     this.flushSoon();
   }
 
-  /** Called by the sweep. */
+  /** Called by the sweep (which undeferred it). */
   sweepFlush(): void {
-    this.#deferred = false;
     this.flushSoon();
   }
 
   /** Starts writing what is queued, unless a write is under way. */
   flushSoon(): void {
-    if (this.#deferred) {
-      this.#deferred = false;
-      scheduler.undefer(this);
-    }
+    if (this.stalled) scheduler.undefer(this);
     if (!this.#writing && this.#pendingBytes() > 0 && !this.#closed) {
       this.#writeLoop();
     }
@@ -393,7 +390,6 @@ export class FrameWriter<Out> implements Flushable {
   close(reason: Error | null): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#deferred = false;
     // Read buffers wait for no view that will not be written.
     this.#out?.release();
     this.#spare?.release();

@@ -17,6 +17,8 @@ function writer(log: string[], name: string): Flushable {
   return {
     microFlush: () => log.push(`micro ${name}`),
     sweepFlush: () => log.push(`sweep ${name}`),
+    stalled: false,
+    listed: false,
   };
 }
 
@@ -42,6 +44,38 @@ Deno.test("`Scheduler.flushStalled()` flushes the deferred writers, and the swee
   s.defer(writer(log, "b"));
   await new Promise((resolve) => setTimeout(resolve, SWEEP_MS * 3));
   assertEquals(log, ["sweep a", "sweep b"]);
+});
+
+Deno.test("`Scheduler.flushStalled()` skips a writer that flushed on its own, and the list keeps none once no writer is deferred", async () => {
+  const s = new Scheduler();
+  const log: string[] = [];
+  const a = writer(log, "a");
+  const b = writer(log, "b");
+  s.defer(a);
+  s.defer(b);
+  s.undefer(a);
+  assert(a.listed);
+  s.flushStalled();
+  assertEquals(log, ["sweep b"]);
+  assertFalse(a.listed || a.stalled || b.listed || b.stalled);
+  // Deferred again after it flushed on its own: swept once.
+  s.defer(a);
+  s.undefer(a);
+  s.defer(a);
+  s.defer(a);
+  s.flushStalled();
+  s.flushStalled();
+  assertEquals(log, ["sweep b", "sweep a"]);
+  // The last deferred writer flushing on its own empties the list: a
+  // closed connection is not kept alive by it.
+  s.defer(a);
+  s.defer(b);
+  s.undefer(b);
+  assert(b.listed);
+  s.undefer(a);
+  assertFalse(a.listed || b.listed);
+  await new Promise((resolve) => setTimeout(resolve, SWEEP_MS * 3));
+  assertEquals(log, ["sweep b", "sweep a"]);
 });
 
 Deno.test("`Scheduler.forget()` clears the sweep timer with the last deferred writer", () => {

@@ -29,7 +29,9 @@
  * ```
  */
 export class ByteBuffer {
-  #buf: Uint8Array;
+  #buf: Uint8Array<ArrayBuffer>;
+  /** The buffer of `#buf` (its views are made from it: cheaper than subarray()). */
+  #ab: ArrayBuffer;
   #len = 0;
 
   /**
@@ -39,6 +41,7 @@ export class ByteBuffer {
    */
   constructor(capacity = 1024) {
     this.#buf = new Uint8Array(capacity);
+    this.#ab = this.#buf.buffer;
   }
 
   /** The number of bytes written. */
@@ -58,7 +61,7 @@ export class ByteBuffer {
    * @returns The bytes written so far.
    */
   bytes(): Uint8Array {
-    return this.#buf.subarray(0, this.#len);
+    return new Uint8Array(this.#ab, 0, this.#len);
   }
 
   /**
@@ -180,7 +183,10 @@ export class ByteBuffer {
    */
   clear(keep = 1 << 20): void {
     this.#len = 0;
-    if (this.#buf.length > keep) this.#buf = new Uint8Array(keep);
+    if (this.#buf.length > keep) {
+      this.#buf = new Uint8Array(keep);
+      this.#ab = this.#buf.buffer;
+    }
   }
 
   #grow(need: number): void {
@@ -189,5 +195,6 @@ export class ByteBuffer {
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#len));
     this.#buf = next;
+    this.#ab = next.buffer;
   }
 }
