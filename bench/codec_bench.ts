@@ -241,3 +241,42 @@ for (const [label, size] of [["64 B", 64], ["1 KiB", 1024]] as const) {
     fn: () => decodeAllReads(text(codec), reads, count),
   });
 }
+
+// What a frame the application keeps costs: memory nothing else writes.
+// A view is what a borrowed frame costs; an array of its own, or a share of
+// a larger copy, is what a kept one does (Deno allocates, and zeroes, each
+// ArrayBuffer).
+{
+  const source = new Uint8Array(65536).fill(7);
+  const group = "memory for a 1 KiB frame to keep";
+  let kept: Uint8Array = source;
+  Deno.bench({
+    name: "a view of the read buffer (a borrowed frame)",
+    group,
+    baseline: true,
+    fn: () => {
+      kept = new Uint8Array(source.buffer, 1024, 1024);
+    },
+  });
+  Deno.bench({
+    name: "an array of its own: source.slice() of 1 KiB",
+    group,
+    fn: () => {
+      kept = source.slice(1024, 2048);
+    },
+  });
+  Deno.bench({
+    name: "a shared copy for 64 frames: source.slice() of 64 KiB (÷ 64)",
+    group,
+    fn: () => {
+      kept = source.slice();
+    },
+  });
+  Deno.bench({
+    name: "a copy into memory that exists: set() of 1 KiB",
+    group,
+    fn: () => {
+      kept.set(source.subarray(0, 1024));
+    },
+  });
+}
