@@ -4,10 +4,25 @@
 /** An empty byte array, shared. */
 export const EMPTY: Uint8Array = new Uint8Array(0);
 
+/**
+ * A copy of `a[from..to)` in memory of its own. A Node `Buffer`'s `slice()`
+ * is a view of the same memory, not a copy: a chunk from `node:net` or
+ * `node:fs` must not end up shared with a frame.
+ */
+export function copyBytes(
+  a: Uint8Array,
+  from = 0,
+  to: number = a.length,
+): Uint8Array {
+  return a.constructor === Uint8Array
+    ? a.slice(from, to)
+    : new Uint8Array(a.subarray(from, to));
+}
+
 /** Concatenates two byte arrays into a new one. */
 export function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  if (b.length === 0) return a.slice();
+  if (a.length === 0) return copyBytes(b);
+  if (b.length === 0) return copyBytes(a);
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);

@@ -13,6 +13,7 @@ import {
   fail,
 } from "@std/assert";
 import fc from "fast-check";
+import { Buffer } from "node:buffer";
 import {
   accepts,
   b,
@@ -1548,5 +1549,33 @@ Deno.test("an encoder that refuses a message for its size or content writes noth
     out.append(b("kept"));
     assertThrows(() => codec.encoder().encodeInto(message, out));
     assertEquals(out.bytes(), b("kept"), `${codec.name} ${toHex(message)}`);
+  }
+});
+
+Deno.test("`StreamDecoder` fed Node `Buffer` chunks gives frames that own their bytes", () => {
+  // A Buffer's slice() is a view of its memory: copying a frame out of a
+  // lent Buffer chunk with it would leave the frame sharing the chunk.
+  const frames = [b("hello"), b("world"), new Uint8Array(5000).fill(3)];
+  for (
+    const codec of [lengthPrefixed(), delimited({ delimiter: "|" }), raw()]
+  ) {
+    const wire = codec.name === "delimited"
+      ? b("hello|world|")
+      : encodeAll(codec, frames);
+    const chunk = Buffer.from(wire);
+    const d = new StreamDecoder(codec);
+    const out: Uint8Array[] = [];
+    d.decode(chunk, (m) => void out.push(m));
+    const before = out.map(toHex);
+    chunk.fill(0); // the caller reuses its chunk
+    assertEquals(out.map(toHex), before, codec.name);
+    assert(out.length > 0);
+  }
+  // The encoders that return a copy return one.
+  for (const codec of [raw(), fixedLength(3)]) {
+    const message = Buffer.from([1, 2, 3]);
+    const encoded = codec.encoder().encode(message);
+    message.fill(0);
+    assertEquals(encoded, new Uint8Array([1, 2, 3]), codec.name);
   }
 });

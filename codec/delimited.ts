@@ -47,6 +47,7 @@
  * @module
  */
 
+import { copyBytes } from "../_bytes.ts";
 import { FrameTooLargeError } from "../errors.ts";
 import {
   checkBytes,
@@ -408,7 +409,7 @@ export function delimited(options: DelimitedOptions): Codec<Uint8Array> {
   const delim = typeof options.delimiter === "string"
     ? new TextEncoder().encode(options.delimiter)
     : options.delimiter instanceof Uint8Array
-    ? options.delimiter.slice()
+    ? copyBytes(options.delimiter)
     : undefined;
   if (delim === undefined || delim.length === 0) {
     throw new TypeError(

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { copyBytes } from "../_bytes.ts";
 import { checkBytes, isNonNegInt } from "./_common.ts";
 import type { ByteBuffer } from "./byte_buffer.ts";
 import { type Codec, createCodec, type Decoder, once } from "./decoder.ts";
@@ -94,7 +95,7 @@ export function fixedLength(length: number): Codec<Uint8Array> {
       },
       encode(message: Uint8Array): Uint8Array {
         check(message);
-        return message.slice();
+        return copyBytes(message);
       },
     })),
   });

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { copyBytes } from "../_bytes.ts";
 import { checkBytes } from "./_common.ts";
 import type { ByteBuffer } from "./byte_buffer.ts";
 import { type Codec, createCodec, once } from "./decoder.ts";
@@ -67,7 +68,7 @@ const RAW: Codec<Uint8Array> = createCodec({
     },
     encode(message: Uint8Array): Uint8Array {
       checkBytes(message, "raw");
-      return message.slice();
+      return copyBytes(message);
     },
   })),
 });

@@ -22,6 +22,7 @@
  * @module
  */
 
+import { copyBytes } from "../_bytes.ts";
 import { FrameTooLargeError } from "../errors.ts";
 
 /**
@@ -462,7 +463,7 @@ export class ReadBuffer implements DecodeInput {
   copy(n: number): Uint8Array {
     const s = this.start;
     this.#advance(n);
-    return this.data.slice(s, s + n);
+    return copyBytes(this.data, s, s + n);
   }
 
   /**
@@ -642,11 +643,11 @@ export class ReadBuffer implements DecodeInput {
     const to = from + view.length;
     // A larger frame is worth its own copy: it would keep most of a shared
     // one alive on its own.
-    if (view.length > SHARED_FRAME_MAX) return view.slice();
+    if (view.length > SHARED_FRAME_MAX) return copyBytes(view);
     let snap = this.#snap;
     if (snap === null || from < this.#snapFrom || to > this.#snapTo) {
       const until = Math.max(to, Math.min(this.end, from + SHARED_COPY));
-      snap = this.#snap = data.slice(from, until);
+      snap = this.#snap = copyBytes(data, from, until);
       this.#snapFrom = from;
       this.#snapTo = until;
     }
