@@ -10,9 +10,19 @@ import {
   assertFalse,
   assertGreater,
   assertLessOrEqual,
+  assertThrows,
 } from "@std/assert";
-import { lengthPrefixed, lines, text } from "./codec.ts";
+import {
+  type ByteBuffer,
+  createCodec,
+  lengthPrefixed,
+  lines,
+  raw,
+  text,
+} from "./codec.ts";
 import { Connection } from "./connection.ts";
+import { FrameWriter } from "./_frame_writer.ts";
+import { WaterMarks } from "./flow/water_marks.ts";
 import { connectionPair, transportPair } from "./testing.ts";
 import { stillPending, tcpPair, writeAll } from "./_test_utils.ts";
 
@@ -241,4 +251,67 @@ Deno.test("`Connection.write()` sends the messages queued in one tick in one soc
   assertEquals(got, 100);
   await a.close();
   await b.close();
+});
+
+Deno.test("`FrameWriter.flushSoon()` undefers a writer that flushes on its own", async () => {
+  const writes: number[] = [];
+  const host = {
+    write: (
+      p: Uint8Array,
+    ) => (writes.push(p.length), Promise.resolve(p.length)),
+    closeWrite: () => Promise.resolve(),
+    error: () => null,
+    writeFailed() {},
+  };
+  const w = new FrameWriter<Uint8Array>(
+    host,
+    { inBatch: true },
+    {
+      encode: (m: Uint8Array) => m,
+      encodeInto: (m: Uint8Array, out: ByteBuffer) => out.append(m),
+    },
+    new WaterMarks(),
+    { bytesWritten: 0, messagesWritten: 0, writes: 0 },
+    null,
+  );
+  w.write(new Uint8Array([1, 2, 3]));
+  assert(w.stalled, "a reply written during a batch is deferred");
+  w.flushSoon(); // the application asked for the next read
+  assertFalse(w.stalled, "flushed on its own, still deferred");
+  assertFalse(w.listed);
+  await new Promise((r) => setTimeout(r, 20));
+  assertEquals(writes, [3]);
+  w.close(null);
+});
+
+Deno.test("`Connection.write()` refuses a message whose encoder commits more than it reserved, and other connections' replies go out", async () => {
+  const bad = createCodec<Uint8Array, Uint8Array>({
+    name: "overcommit",
+    decoder: () => raw().decoder(),
+    encoder: () => ({
+      encodeInto(m: Uint8Array, out: ByteBuffer) {
+        out.reserve(m.length).set(m);
+        out.commit(m.length + 1000); // a bug: more than reserved
+      },
+      encode: (m: Uint8Array) => m,
+    }),
+  });
+  const [a1, b1] = connectionPair({ codec: bad });
+  const [a2, b2] = connectionPair({ codec: raw() });
+  try {
+    assertThrows(
+      () => a1.write(new Uint8Array([1])),
+      RangeError,
+      "Cannot commit 1001 bytes",
+    );
+    // Queued for the same end-of-tick flush as the refused one was.
+    a2.write(new Uint8Array([2]));
+    assertEquals(await b2.receive(), new Uint8Array([2]));
+    // The refused message left nothing behind.
+    await a1.flush();
+    assertEquals(a1.stats.messagesWritten, 0);
+    assertEquals(a1.stats.bytesWritten, 0);
+  } finally {
+    for (const c of [a1, b1, a2, b2]) await c.close();
+  }
 });

@@ -201,20 +201,36 @@ export class Scheduler {
 
   /** Flushes the writers deferred in an earlier task (a read completed). */
   flushStalled(): void {
-    if (this.#stalledCount === 0) return;
+    // Not from within a sweepFlush: the lists are being swapped; what it
+    // deferred meanwhile waits for the next read or the timer.
+    if (this.#stalledCount === 0 || this.#sweeping) return;
+    this.#sweeping = true;
     const list = this.#stalled;
     this.#stalled = this.#stalledSpare;
     this.#stalledSpare = list;
-    for (let i = 0; i < list.length; i++) {
-      const w = list.at(i);
-      w.listed = false;
-      if (!w.stalled) continue;
-      w.stalled = false;
-      this.#stalledCount--;
-      w.sweepFlush();
+    try {
+      for (let i = 0; i < list.length; i++) {
+        const w = list.at(i);
+        w.listed = false;
+        if (!w.stalled) continue;
+        w.stalled = false;
+        this.#stalledCount--;
+        w.sweepFlush();
+      }
+    } finally {
+      this.#sweeping = false;
     }
     list.clear();
+    // A sweepFlush deferred writers that flushed or closed since: with
+    // none deferred, the list lets go of them too.
+    if (this.#stalledCount === 0 && this.#stalled.length > 0) {
+      const active = this.#stalled;
+      for (let i = 0; i < active.length; i++) active.at(i).listed = false;
+      active.clear();
+    }
   }
+
+  #sweeping = false;
 
   readonly #sweep = (): void => {
     this.#sweepTimer = undefined;

@@ -5,6 +5,7 @@
 
 import { assert, assertEquals, assertFalse } from "@std/assert";
 import { SendBuffer } from "./_send_buffer.ts";
+import { collected } from "./_test_utils.ts";
 import {
   type Flushable,
   POOL_MAX_BUFFERS,
@@ -76,6 +77,90 @@ Deno.test("`Scheduler.flushStalled()` skips a writer that flushed on its own, an
   assertFalse(a.listed || b.listed);
   await new Promise((resolve) => setTimeout(resolve, SWEEP_MS * 3));
   assertEquals(log, ["sweep b", "sweep a"]);
+});
+
+Deno.test("`Scheduler` lists keep no writer once none is deferred, undeferred or swept", async () => {
+  const s1 = new Scheduler();
+  const s2 = new Scheduler();
+  const log: string[] = [];
+  const keep = writer(log, "keep");
+  const refs: WeakRef<Flushable>[] = [];
+  (() => {
+    // Undeferred while another is deferred, then the other undefers.
+    const a = writer(log, "a");
+    s1.defer(a);
+    s1.defer(keep);
+    s1.undefer(a);
+    s1.undefer(keep);
+    // Swept.
+    const b = writer(log, "b");
+    s2.defer(b);
+    s2.flushStalled();
+    refs.push(new WeakRef(a), new WeakRef(b));
+  })();
+  s1.forget(keep); // the sweep timers
+  s2.forget(keep);
+  assert(await collected(refs[0]!), "an undeferred writer is kept by the list");
+  assert(await collected(refs[1]!), "a swept writer is kept by the list");
+});
+
+Deno.test("`Scheduler.flushStalled()` lets go of a writer that a sweepFlush deferred and that closed before the loop ended", () => {
+  const s = new Scheduler();
+  const log: string[] = [];
+  const a = writer(log, "a");
+  const b = writer(log, "b");
+  const c = writer(log, "c");
+  // While a's replies go out, c is deferred and then closes (a transport
+  // whose write() runs another connection's code synchronously).
+  a.sweepFlush = () => {
+    log.push("sweep a");
+    s.defer(c);
+    s.forget(c);
+  };
+  s.defer(a);
+  s.defer(b);
+  try {
+    s.flushStalled();
+    assertEquals(log, ["sweep a", "sweep b"]);
+    assertFalse(a.stalled || b.stalled || c.stalled);
+    // No writer is deferred: the list must hold none (c is closed).
+    assertFalse(c.listed, "a closed writer is kept by the sweep list");
+  } finally {
+    s.forget(a); // clears the sweep timer (count is 0)
+  }
+});
+
+Deno.test("`Scheduler.flushStalled()` called from a sweepFlush loses no deferred writer", () => {
+  const s = new Scheduler();
+  const log: string[] = [];
+  const a = writer(log, "a");
+  const b = writer(log, "b");
+  const c = writer(log, "c");
+  // a's flush re-defers itself, then a nested flushStalled() runs, during
+  // which b flushes on its own (the last deferred one) and c is deferred.
+  a.sweepFlush = () => {
+    log.push("sweep a");
+    a.sweepFlush = () => {
+      log.push("sweep a");
+      s.undefer(b);
+      s.defer(c);
+    };
+    s.defer(a);
+    s.flushStalled();
+  };
+  s.defer(a);
+  s.defer(b);
+  try {
+    s.flushStalled();
+    s.flushStalled();
+    s.flushStalled();
+    assertFalse(c.stalled, "c is deferred and never swept");
+    assertEquals(log.filter((l) => l === "sweep c").length, 1);
+  } finally {
+    s.forget(a);
+    s.forget(b);
+    s.forget(c);
+  }
 });
 
 Deno.test("`Scheduler.forget()` clears the sweep timer with the last deferred writer", () => {

@@ -1,6 +1,9 @@
 // Copyright 2026 the netkit authors. MIT license.
 // Helpers shared by the test files (not part of the package).
 
+import v8 from "node:v8";
+import vm from "node:vm";
+
 const PENDING = Symbol("pending");
 
 /** Whether `p` is still pending after `ms` milliseconds. */
@@ -104,4 +107,26 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * V8's full garbage collection, for tests that check what memory is kept:
+ * `--expose-gc` set at run time, and `gc` taken from a new context.
+ */
+export function fullGc(): () => void {
+  v8.setFlagsFromString("--expose-gc");
+  return vm.runInNewContext("gc") as () => void;
+}
+
+/**
+ * Whether what `ref` points to was collected: the reference is kept alive
+ * until the end of the task that made it, so this waits a task first.
+ */
+export async function collected(ref: WeakRef<object>): Promise<boolean> {
+  const gc = fullGc();
+  for (let i = 0; i < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+  }
+  return ref.deref() === undefined;
 }

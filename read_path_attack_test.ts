@@ -29,9 +29,7 @@ import {
   UnexpectedEofError,
 } from "./mod.ts";
 import { scheduler } from "./_scheduler.ts";
-import { prng, writeAll } from "./_test_utils.ts";
-import v8 from "node:v8";
-import vm from "node:vm";
+import { fullGc, prng, writeAll } from "./_test_utils.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -981,8 +979,7 @@ Deno.test("`Connection` idle after one 64 KiB frame waits for its next read in a
 });
 
 Deno.test("`Connection` idle after a frame too large for the spare arrays keeps no reference to the array it was read into", async () => {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
+  const gc = fullGc();
   // Over the 4 MiB that the spare arrays keep: once the frame is consumed
   // and echoed, only a leak would keep its array alive.
   const SIZE = 5 * 1024 * 1024;

@@ -26,9 +26,7 @@ import {
 import { encodeProxyHeader, ProxyProtocolError } from "./proxy_protocol.ts";
 import { formatAddr, serve } from "./server.ts";
 
-import { stillPending, testCert } from "./_test_utils.ts";
-import v8 from "node:v8";
-import vm from "node:vm";
+import { fullGc, stillPending, testCert } from "./_test_utils.ts";
 // ---------------------------------------------------------------------------
 // Helpers
 
@@ -964,8 +962,7 @@ async function idleHeap(
   count: number,
   start: () => { port: number; stop(): Promise<void> },
 ): Promise<number> {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
+  const gc = fullGc();
   const server = start();
   const frame = new Uint8Array([0, 0, 0, 2, 7, 7]);
   const open = async () => {

@@ -74,17 +74,31 @@ export class ByteBuffer {
   reserve(n: number): Uint8Array {
     const need = this.#len + n;
     if (need > this.#buf.length) this.#grow(need);
+    this.#reservedTo = need;
     return this.#buf.subarray(this.#len, need);
   }
+
+  /** Where the last {@linkcode ByteBuffer.reserve}d view ends. */
+  #reservedTo = 0;
 
   /**
    * Adds `n` bytes written into the last {@linkcode ByteBuffer.reserve}d
    * view to the length.
    *
    * @param n How many bytes were written.
+   * @throws {RangeError} `n` is negative or goes past the reserved view:
+   * the bytes beyond it were never written.
    */
   commit(n: number): void {
-    this.#len += n;
+    const len = this.#len + n;
+    if (!(n >= 0 && len <= this.#reservedTo)) {
+      throw new RangeError(
+        `Cannot commit ${n} bytes: ${
+          Math.max(0, this.#reservedTo - this.#len)
+        } are reserved`,
+      );
+    }
+    this.#len = len;
   }
 
   /**
@@ -173,6 +187,7 @@ export class ByteBuffer {
    */
   truncate(length: number): void {
     if (length < this.#len) this.#len = Math.max(0, length);
+    this.#reservedTo = 0;
   }
 
   /**
@@ -183,6 +198,7 @@ export class ByteBuffer {
    */
   clear(keep = 1 << 20): void {
     this.#len = 0;
+    this.#reservedTo = 0;
     if (this.#buf.length > keep) {
       this.#buf = new Uint8Array(keep);
       this.#ab = this.#buf.buffer;

@@ -59,3 +59,27 @@ Deno.test("`ByteBuffer.appendUint()` writes what `ReadBuffer.readUint()` reads, 
   assertThrows(() => new ByteBuffer().appendUint(1.5, 4), RangeError);
   assertThrows(() => new ByteBuffer().appendUint(1, 9), RangeError);
 });
+
+Deno.test("`ByteBuffer.commit()` refuses bytes past the reserved view", () => {
+  const buf = new ByteBuffer(64);
+  const view = buf.reserve(4);
+  view.set([1, 2, 3, 4]);
+  buf.commit(2);
+  buf.commit(2); // the rest of the same view
+  assertEquals(buf.bytes(), new Uint8Array([1, 2, 3, 4]));
+  // A larger buffer than the view: the bytes past it were never written.
+  buf.reserve(1)[0] = 5;
+  assertThrows(
+    () => buf.commit(2),
+    RangeError,
+    "Cannot commit 2 bytes: 1 are reserved",
+  );
+  assertThrows(() => buf.commit(-1), RangeError, "Cannot commit -1 bytes");
+  buf.commit(1);
+  buf.clear();
+  assertThrows(() => buf.commit(1), RangeError, "0 are reserved");
+  buf.reserve(1)[0] = 6;
+  buf.truncate(0);
+  assertThrows(() => buf.commit(1), RangeError, "0 are reserved");
+  assertEquals(buf.length, 0);
+});

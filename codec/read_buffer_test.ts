@@ -13,6 +13,7 @@ import { encodeAll, nextFrame, StreamDecoder } from "./decoder.ts";
 import { lengthPrefixed } from "./length_prefixed.ts";
 import { NEED_MORE, ReadBuffer } from "./read_buffer.ts";
 import { concat, hex, letters, readInto as read } from "./_test_helpers.ts";
+import { collected } from "../_test_utils.ts";
 
 Deno.test("`ReadBuffer.lend()` decodes from the caller's chunk and `keep()` copies only what is left", () => {
   const buf = new ReadBuffer();
@@ -238,4 +239,51 @@ Deno.test("`ReadBuffer.keep()` never fills an array a writer holds, and `release
   read(other, new Uint8Array(40000).fill(1));
   assert(other.data.buffer !== buf.data.buffer);
   assertEquals(buf.bytes, new Uint8Array(50).fill(9));
+});
+
+Deno.test("`ReadBuffer.take()` keeps no array alive for its views after keep(), handOver() or clear()", async () => {
+  const refs: Record<string, WeakRef<ArrayBufferLike>> = {};
+  const kept: ReadBuffer[] = [];
+  (() => {
+    // keep(): the caller's chunk is let go.
+    const a = new ReadBuffer();
+    const chunk = new Uint8Array(100_000).fill(7);
+    a.lend(chunk);
+    a.take(10);
+    a.keep();
+    refs.keep = new WeakRef(chunk.buffer);
+    // handOver(): the frame's memory is the caller's, who drops it.
+    const b = new ReadBuffer();
+    b.append(new Uint8Array(300_000).fill(1));
+    const frame = b.take(300_000);
+    assert(b.handOver(frame));
+    refs.handOver = new WeakRef(frame.buffer);
+    // clear(): the memory goes.
+    const c = new ReadBuffer();
+    c.append(new Uint8Array(100_000).fill(2));
+    c.take(10);
+    refs.clear = new WeakRef(c.data.buffer);
+    c.clear();
+    kept.push(a, b, c);
+  })();
+  for (const [what, ref] of Object.entries(refs)) {
+    assert(
+      await collected(ref),
+      `after ${what}() the read buffer keeps the old array`,
+    );
+  }
+  assertEquals(kept.length, 3);
+});
+
+Deno.test("`ReadBuffer.take()` makes views of the array `data` holds now, however it was set", () => {
+  const buf = new ReadBuffer();
+  buf.append(new Uint8Array([1, 2, 3, 4]));
+  assertEquals(buf.take(2), new Uint8Array([1, 2]));
+  // data, start and end are plain fields: set from outside, the next view
+  // is of the new array, at its offset.
+  const other = new Uint8Array([9, 8, 7, 6, 5]).subarray(1);
+  buf.data = other;
+  buf.start = 0;
+  buf.end = other.length;
+  assertEquals(buf.take(3), new Uint8Array([8, 7, 6]));
 });
