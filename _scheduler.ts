@@ -153,12 +153,18 @@ export class Scheduler {
 
   readonly #runMicro = (): void => {
     const micro = this.#micro;
-    try {
-      // A flush may queue another writer: the loop reaches it too.
-      for (let i = 0; i < micro.length; i++) micro.at(i).microFlush();
-    } finally {
-      micro.clear();
+    // A flush may queue another writer: the loop reaches it too. One that
+    // throws leaves the others to flush; the first error is thrown after.
+    let failure: { error: unknown } | null = null;
+    for (let i = 0; i < micro.length; i++) {
+      try {
+        micro.at(i).microFlush();
+      } catch (error) {
+        failure ??= { error };
+      }
     }
+    micro.clear();
+    if (failure !== null) throw failure.error;
   };
 
   // 2. The stalled-reply sweep.
@@ -208,18 +214,22 @@ export class Scheduler {
     const list = this.#stalled;
     this.#stalled = this.#stalledSpare;
     this.#stalledSpare = list;
-    try {
-      for (let i = 0; i < list.length; i++) {
-        const w = list.at(i);
-        w.listed = false;
-        if (!w.stalled) continue;
-        w.stalled = false;
-        this.#stalledCount--;
+    // A writer whose flush throws leaves the others to flush (none is left
+    // listed in the list let go); the first error is thrown after.
+    let failure: { error: unknown } | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const w = list.at(i);
+      w.listed = false;
+      if (!w.stalled) continue;
+      w.stalled = false;
+      this.#stalledCount--;
+      try {
         w.sweepFlush();
+      } catch (error) {
+        failure ??= { error };
       }
-    } finally {
-      this.#sweeping = false;
     }
+    this.#sweeping = false;
     list.clear();
     // A sweepFlush deferred writers that flushed or closed since: with
     // none deferred, the list lets go of them too.
@@ -228,6 +238,7 @@ export class Scheduler {
       for (let i = 0; i < active.length; i++) active.at(i).listed = false;
       active.clear();
     }
+    if (failure !== null) throw failure.error;
   }
 
   #sweeping = false;

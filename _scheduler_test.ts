@@ -3,7 +3,7 @@
 // The shared scheduling state of every connection (_scheduler.ts), on a
 // scheduler of the test's own.
 
-import { assert, assertEquals, assertFalse } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
 import { SendBuffer } from "./_send_buffer.ts";
 import { collected } from "./_test_utils.ts";
 import {
@@ -202,4 +202,42 @@ Deno.test("`Scheduler.yieldReader()` resumes the yielded readers on the next tur
   s.unyieldReader(a); // the last one: the timer is cleared
   await new Promise((resolve) => setTimeout(resolve, 5));
   assertEquals(resumed, ["b"]);
+});
+
+Deno.test("`Scheduler` flushes every queued writer when one throws, then throws its error", async () => {
+  const s = new Scheduler();
+  const log: string[] = [];
+  const errors: unknown[] = [];
+  const onError = (e: ErrorEvent) => {
+    errors.push(e.error);
+    e.preventDefault();
+  };
+  globalThis.addEventListener("error", onError);
+  try {
+    const boom = new Error("boom");
+    const bad = writer(log, "bad");
+    bad.microFlush = bad.sweepFlush = () => {
+      throw boom;
+    };
+    const a = writer(log, "a");
+    const b = writer(log, "b");
+    // The end-of-tick flush.
+    s.queueMicroFlush(bad);
+    s.queueMicroFlush(a);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assertEquals(log, ["micro a"]);
+    assertEquals(errors, [boom]);
+    // The sweep: b is flushed, and nothing stays listed or counted.
+    s.defer(bad);
+    s.defer(b);
+    assertThrows(() => s.flushStalled(), Error, "boom");
+    assertEquals(log, ["micro a", "sweep b"]);
+    assertFalse(bad.listed || bad.stalled || b.listed || b.stalled);
+    s.defer(b);
+    s.flushStalled();
+    assertEquals(log, ["micro a", "sweep b", "sweep b"]);
+    s.forget(b);
+  } finally {
+    globalThis.removeEventListener("error", onError);
+  }
 });
