@@ -13,7 +13,7 @@
  *   `Deno.listen` + `conn.read` / `conn.write` loop
  * - (d) Node `net`, hand-written: `bench/node_echo.mjs`
  * - (e) Python asyncio streams: `bench/asyncio_echo.py`
- * - (f) the per-message floor: `bench/floor_echo.ts`, the baseline's loop
+ * - (f) the for-await floor: `bench/floor_echo.ts`, the baseline's loop
  *   handing each message out through the cheapest `for await` and
  *   `await`-per-send a library could offer (what bounds (g))
  * - (g) netkit `for await` + `send`: `bench/for_await_echo.ts`
@@ -144,7 +144,7 @@ export const SERVERS: readonly ServerSpec[] = [
   },
   {
     key: "f",
-    name: "(f) per-message floor",
+    name: "(f) for-await floor",
     color: "#9a5fb5",
     command: () => [
       DENO,

@@ -1,7 +1,7 @@
 // Copyright 2026 the netkit authors. MIT license.
 
 /**
- * The per-message floor of the echo benchmark: the least any library must
+ * The for-await floor of the echo benchmark: the least any library must
  * pay to hand a length-prefixed (u32 big-endian) stream to
  * `for await (const m of conn) await conn.send(m)`, written by hand with no
  * library.

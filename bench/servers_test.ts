@@ -16,7 +16,7 @@ const WORKLOADS = [
 ];
 
 // netkit (a) and its web-stream face (b), the hand-written loop (c), the
-// per-message floor (f), netkit's for await (g), the idle floor (h), the
+// for-await floor (f), netkit's for await (g), the idle floor (h), the
 // callback floor (i).
 for (
   const key of ["a", "b", "c", "f", "g", "h", "i"] satisfies ServerKey[]
