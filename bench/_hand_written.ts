@@ -35,9 +35,12 @@ export function echoSettings(argv: string[] = Deno.args): EchoSettings {
   };
 }
 
+/** What the hand-written loops read from and write to: a socket, or a fake. */
+export type ByteConn = Pick<Deno.Conn, "read" | "write">;
+
 /** Writes all of `bytes`, however many writes it takes. */
 export async function writeAll(
-  conn: Deno.Conn,
+  conn: Pick<Deno.Conn, "write">,
   bytes: Uint8Array,
 ): Promise<void> {
   let off = 0;
@@ -82,4 +85,100 @@ export async function serveEcho(
     // Closed by a signal.
   }
   Deno.exit(0);
+}
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * The replies of a hand-written echo: each one's u32 big-endian length and
+ * a copy of its bytes, in one growing array, written together.
+ */
+export class Replies {
+  #out: Uint8Array;
+  /** Bytes queued. */
+  length = 0;
+
+  constructor(capacity = 512) {
+    this.#out = new Uint8Array(capacity);
+  }
+
+  /** Queues a reply: its header and a copy of its bytes. */
+  write(message: Uint8Array): void {
+    const at = this.length;
+    const need = at + 4 + message.length;
+    if (need > this.#out.length) {
+      const bigger = new Uint8Array(Math.max(need, this.#out.length * 2));
+      bigger.set(this.#out.subarray(0, at));
+      this.#out = bigger;
+    }
+    const out = this.#out;
+    const len = message.length;
+    out[at] = len >>> 24;
+    out[at + 1] = (len >>> 16) & 0xff;
+    out[at + 2] = (len >>> 8) & 0xff;
+    out[at + 3] = len & 0xff;
+    out.set(message, at + 4);
+    this.length = need;
+  }
+
+  /** Writes what is queued to `conn` and forgets it. */
+  flush(conn: Pick<Deno.Conn, "write">): Promise<void> {
+    return this.length === 0 ? RESOLVED : this.#write(conn);
+  }
+
+  async #write(conn: Pick<Deno.Conn, "write">): Promise<void> {
+    await writeAll(conn, this.#out.subarray(0, this.length));
+    this.length = 0;
+  }
+}
+
+/**
+ * The callback floor's loop (`bench/callback_floor.ts`): reads `conn` into
+ * a buffer that starts at 512 bytes and doubles when a read fills it, hands
+ * each length-prefixed frame as a view to `handler`, synchronously, and
+ * writes the replies it queued after each read. Returns at EOF, or at a
+ * frame over `maxFrameLength` (a bad peer).
+ */
+export async function forEachFrame(
+  conn: ByteConn,
+  replies: Replies,
+  handler: (message: Uint8Array) => void,
+  maxFrameLength: number,
+): Promise<void> {
+  let buf = new Uint8Array(512);
+  let held = 0; // bytes in buf: a partial frame after the last whole one
+  let filled = false; // the last read filled buf: the next gets more room
+  for (;;) {
+    // Room for the frame in progress, and more after a read that filled it.
+    let size = buf.length;
+    if (held >= 4) {
+      const len = ((buf[0]! << 24) | (buf[1]! << 16) | (buf[2]! << 8) |
+        buf[3]!) >>> 0;
+      while (size < 4 + len) size *= 2;
+    }
+    if (filled && size < 256 * 1024) size *= 2;
+    if (size !== buf.length) {
+      const bigger = new Uint8Array(size);
+      bigger.set(buf.subarray(0, held));
+      buf = bigger;
+    }
+    const n = await conn.read(held === 0 ? buf : buf.subarray(held));
+    if (n === null) return;
+    held += n;
+    filled = held === buf.length;
+    let end = 0;
+    while (held - end >= 4) {
+      const len = ((buf[end]! << 24) | (buf[end + 1]! << 16) |
+        (buf[end + 2]! << 8) | buf[end + 3]!) >>> 0;
+      if (len > maxFrameLength) return;
+      if (held - end - 4 < len) break;
+      handler(new Uint8Array(buf.buffer, end + 4, len));
+      end += 4 + len;
+    }
+    await replies.flush(conn);
+    if (end > 0) {
+      buf.copyWithin(0, end, held);
+      held -= end;
+    }
+  }
 }

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { echoSettings, serveEcho, writeAll } from "./_hand_written.ts";
+import { echoSettings, Replies, serveEcho } from "./_hand_written.ts";
 
 const settings = echoSettings();
 const { maxFrameLength } = settings;
@@ -42,8 +42,7 @@ class Frames implements AsyncIterableIterator<Uint8Array> {
   #filled = false;
   #frames: Uint8Array[] = [];
   #taken = 0;
-  #out = new Uint8Array(FIRST_READ_BUFFER);
-  #outLength = 0;
+  #replies = new Replies(FIRST_READ_BUFFER);
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -65,30 +64,13 @@ class Frames implements AsyncIterableIterator<Uint8Array> {
 
   /** Queues a reply: its header and a copy of its bytes. */
   send(message: Uint8Array): Promise<void> {
-    const at = this.#outLength;
-    const need = at + 4 + message.length;
-    if (need > this.#out.length) {
-      const bigger = new Uint8Array(Math.max(need, this.#out.length * 2));
-      bigger.set(this.#out.subarray(0, at));
-      this.#out = bigger;
-    }
-    const out = this.#out;
-    const len = message.length;
-    out[at] = len >>> 24;
-    out[at + 1] = (len >>> 16) & 0xff;
-    out[at + 2] = (len >>> 8) & 0xff;
-    out[at + 3] = len & 0xff;
-    out.set(message, at + 4);
-    this.#outLength = need;
+    this.#replies.write(message);
     return RESOLVED;
   }
 
   /** Writes the replies to the last read's frames, then reads for more. */
   async #read(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#outLength > 0) {
-      await writeAll(this.#conn, this.#out.subarray(0, this.#outLength));
-      this.#outLength = 0;
-    }
+    await this.#replies.flush(this.#conn);
     if (this.#end > 0) {
       this.#buf.copyWithin(0, this.#end, this.#held);
       this.#held -= this.#end;

@@ -18,6 +18,7 @@
  */
 
 import { encodeAll, lengthPrefixed } from "../codec.ts";
+import { forEachFrame, Replies } from "./_hand_written.ts";
 import { Connection, type Transport } from "../connection.ts";
 
 const PER_READ = 64;
@@ -110,48 +111,15 @@ Deno.bench({
   name: "callback floor: a view per frame to a callback that copies its reply",
   group: "echo 4096 messages of 64 B, 64 per read",
   async fn() {
-    // What any per-message callback API must do (bench/callback_floor.ts):
-    // the hand-written loop, with a view of each frame handed to a
-    // synchronous callback that writes its header and a copy into an
-    // output buffer, the replies of a read written together.
-    const t = memoryTransport();
-    const buf = new Uint8Array(65536);
-    let out = new Uint8Array(512);
-    let outLength = 0;
-    const write = (m: Uint8Array) => {
-      const at = outLength;
-      const need = at + 4 + m.length;
-      if (need > out.length) {
-        const bigger = new Uint8Array(Math.max(need, out.length * 2));
-        bigger.set(out.subarray(0, at));
-        out = bigger;
-      }
-      const len = m.length;
-      out[at] = len >>> 24;
-      out[at + 1] = (len >>> 16) & 0xff;
-      out[at + 2] = (len >>> 8) & 0xff;
-      out[at + 3] = len & 0xff;
-      out.set(m, at + 4);
-      outLength = need;
-    };
-    let held = 0;
-    for (;;) {
-      const n = await t.read(buf.subarray(held));
-      if (n === null) break;
-      held += n;
-      let end = 0;
-      while (held - end >= 4) {
-        const len = ((buf[end]! << 24) | (buf[end + 1]! << 16) |
-          (buf[end + 2]! << 8) | buf[end + 3]!) >>> 0;
-        if (held - end - 4 < len) break;
-        write(new Uint8Array(buf.buffer, end + 4, len));
-        end += 4 + len;
-      }
-      if (outLength > 0) await t.write(out.subarray(0, outLength));
-      outLength = 0;
-      buf.copyWithin(0, end, held);
-      held -= end;
-    }
+    // What any per-message callback API must do: the loop of
+    // bench/callback_floor.ts over the same reads.
+    const replies = new Replies();
+    await forEachFrame(
+      memoryTransport(),
+      replies,
+      (m) => replies.write(m),
+      65536,
+    );
   },
 });
 
